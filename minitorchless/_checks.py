@@ -1,0 +1,108 @@
+"""Input validation shared by layers, losses and optimizers.
+
+Every check is a few attribute reads on the fast path, so that validation costs
+nothing measurable next to the math it protects.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, cast
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+from minitorchless.errors import ShapeError
+
+FloatArray = NDArray[np.floating[Any]]
+
+
+def as_float_array(owner: object, array: Any, *, what: str = "inputs") -> FloatArray:
+    """Return ``array`` as a floating ndarray, or raise a ``TypeError`` naming ``owner``.
+
+    Floating arrays pass through untouched (no copy). Integer and boolean arrays
+    become float64. Object, string and other arrays are refused.
+    """
+    if not isinstance(array, np.ndarray):
+        try:
+            array = np.asarray(array)
+        except (TypeError, ValueError) as err:  # ragged nested lists, for one
+            raise TypeError(
+                f"{owner!r}: {what} must be a numeric array; could not convert "
+                f"{type(array).__name__}: {err}"
+            ) from None
+    kind = array.dtype.kind
+    if kind == "f":
+        return cast(FloatArray, array)
+    if kind in "biu":
+        return cast(FloatArray, array.astype(np.float64))
+    raise TypeError(
+        f"{owner!r}: {what} must be a numeric array, received dtype {array.dtype} "
+        f"(shape {array.shape})"
+    )
+
+
+def as_batch(owner: object, array: Any, features: int, dtype: DTypeLike) -> FloatArray:
+    """Validate a ``(batch, features)`` array and return it in ``dtype``.
+
+    Inputs of another float dtype are cast to ``dtype`` so that a float32 model
+    stays float32 whatever it is fed.
+    """
+    array = as_float_array(owner, array)
+    if array.ndim != 2 or array.shape[1] != features:
+        hint = ""
+        if array.ndim == 1:
+            hint = " (a single sample must be a row: use inputs.reshape(1, -1))"
+        raise ShapeError(
+            f"{owner!r}: expected inputs of shape (batch, {features}), "
+            f"received shape {array.shape}{hint}"
+        )
+    if array.dtype != dtype:
+        array = array.astype(dtype)
+    return cast(FloatArray, array)
+
+
+def check_grad_shape(owner: object, grad_output: Any, shape: tuple[int, ...]) -> FloatArray:
+    """Check that ``grad_output`` has the shape of the forward output it belongs to."""
+    grad_output = as_float_array(owner, grad_output, what="grad_output")
+    if grad_output.shape != shape:
+        raise ShapeError(
+            f"{owner!r}: backward expected grad_output of shape {shape} "
+            f"(the shape of the last forward output), received {grad_output.shape}"
+        )
+    return cast(FloatArray, grad_output)
+
+
+def positive_int(owner: str, name: str, value: Any) -> int:
+    """Return ``value`` if it is an integer >= 1, else raise naming ``owner`` and ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner}: {name} must be an integer, received {value!r}")
+    if value < 1:
+        raise ValueError(f"{owner}: {name} must be >= 1, received {value}")
+    return int(value)
+
+
+def positive_float(owner: str, name: str, value: Any, *, allow_zero: bool = False) -> float:
+    """Return ``value`` as a float if it is finite and > 0 (or >= 0), else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a number, received {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{owner}: {name} must be finite and {bound}, received {value!r}")
+    return number
+
+
+def float_dtype(owner: str, dtype: DTypeLike) -> np.dtype[Any]:
+    """Return ``dtype`` as a NumPy dtype if it is a floating type, else raise."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"{owner}: dtype must be a floating dtype, received {dtype!r}") from err
+    if resolved.kind != "f":
+        raise TypeError(
+            f"{owner}: dtype must be a floating dtype such as np.float32 or np.float64, "
+            f"received {resolved}"
+        )
+    return resolved

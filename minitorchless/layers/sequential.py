@@ -1,0 +1,122 @@
+"""The chain container."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, overload
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from typing_extensions import Self
+
+from minitorchless.errors import ShapeError
+from minitorchless.layers.base import Layer
+
+__all__ = ["Sequential"]
+
+FloatArray = NDArray[np.floating[Any]]
+
+
+class Sequential(Layer):
+    """Chains layers: the output of each is the input of the next.
+
+    Forward runs the layers in order; backward runs them in reverse, each
+    turning the gradient of its outputs into the gradient of its inputs.
+    Parameters are named by position, as in PyTorch: ``"0.weight"``.
+
+    Widths are checked when the chain is built wherever they are known, so
+    ``Sequential(Dense(5, 4), Dense(3, 2))`` fails at once, naming both layers.
+
+    Args:
+        *layers: The layers, in order.
+
+    Shape:
+        - inputs: what the first layer takes, e.g. ``(batch, in_features)``
+        - outputs: what the last layer returns
+    """
+
+    def __init__(self, *layers: Layer) -> None:
+        super().__init__()
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"Sequential: argument {index} must be a Layer, "
+                    f"received {type(layer).__name__} ({layer!r})"
+                )
+        self.layers: list[Layer] = list(layers)
+        self._check_chain()
+
+    def _check_chain(self) -> None:
+        width: int | None = None
+        source = 0  # the last layer whose output width is its own, e.g. a Dense
+        for index, layer in enumerate(self.layers):
+            try:
+                width = layer.output_features(width)
+            except ShapeError as err:
+                raise ShapeError(
+                    f"Sequential: layer {index} ({type(layer).__name__}) cannot follow "
+                    f"layer {source} ({self.layers[source]!r}): {err}"
+                ) from None
+            if layer.output_features(None) is not None:
+                source = index
+
+    def forward(self, inputs: ArrayLike) -> FloatArray:
+        outputs: Any = inputs
+        self._cache = True  # marks that a forward ran, for the backward-before-forward check
+        for layer in self.layers:
+            outputs = layer.forward(outputs)
+        return outputs  # type: ignore[no-any-return]
+
+    def backward(self, grad_output: FloatArray) -> FloatArray:
+        self._cached()
+        grad = grad_output
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
+
+    def output_features(self, in_features: int | None) -> int | None:
+        width = in_features
+        for layer in self.layers:
+            width = layer.output_features(width)
+        return width
+
+    def get_config(self) -> dict[str, Any]:
+        return {"layers": list(self.layers)}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
+        return cls(*config["layers"])
+
+    def children(self) -> list[tuple[str, Layer]]:
+        return [(str(index), layer) for index, layer in enumerate(self.layers)]
+
+    def summary_rows(
+        self, in_features: int | None
+    ) -> tuple[list[tuple[str, str, int]], int | None]:
+        rows: list[tuple[str, str, int]] = []
+        width = in_features
+        for name, layer in self.children():
+            layer_rows, width = layer.summary_rows(width)
+            if len(layer_rows) == 1:
+                rows.append((f"{name}: {layer_rows[0][0]}", *layer_rows[0][1:]))
+            else:  # a nested container: indent its rows under its own name
+                rows.append((f"{name}: {type(layer).__name__}", "", 0))
+                rows.extend((f"  {row[0]}", row[1], row[2]) for row in layer_rows)
+        return rows, width
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    @overload
+    def __getitem__(self, index: int) -> Layer: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequential: ...
+
+    def __getitem__(self, index: int | slice) -> Layer | Sequential:
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
+        return self.layers[index]

@@ -1,0 +1,6 @@
+"""Optimizers."""
+
+from minitorchless.optim.base import Optimizer
+from minitorchless.optim.sgd import SGD
+
+__all__ = ["SGD", "Optimizer"]
