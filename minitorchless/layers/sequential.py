@@ -39,9 +39,12 @@ class Sequential(Layer):
         super().__init__()
         for index, layer in enumerate(layers):
             if not isinstance(layer, Layer):
+                hint = ""
+                if isinstance(layer, type) and issubclass(layer, Layer):
+                    hint = f"; did you mean {layer.__name__}() (an instance, not the class)?"
                 raise TypeError(
                     f"Sequential: argument {index} must be a Layer, "
-                    f"received {type(layer).__name__} ({layer!r})"
+                    f"received {type(layer).__name__} ({layer!r}){hint}"
                 )
         self.layers: list[Layer] = list(layers)
         self._check_chain()

@@ -1,0 +1,83 @@
+"""Sequential: chaining, construction-time width checks, indexing and summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minitorchless as mtl
+
+
+def test_forward_chains_and_backward_reverses(rng: np.random.Generator) -> None:
+    a, b = mtl.Dense(3, 4, rng=rng), mtl.Dense(4, 2, rng=rng)
+    model = mtl.Sequential(a, mtl.Tanh(), b)
+    x = rng.standard_normal((5, 3))
+    np.testing.assert_allclose(model(x), np.tanh(x @ a.weight.value) @ b.weight.value)
+    grad = rng.standard_normal((5, 2))
+    grad_input = model.backward(grad)
+    hidden = np.tanh(x @ a.weight.value)
+    delta = (grad @ b.weight.value.T) * (1 - hidden**2)
+    np.testing.assert_allclose(b.weight.grad, hidden.T @ grad)
+    np.testing.assert_allclose(a.weight.grad, x.T @ delta)
+    np.testing.assert_allclose(grad_input, delta @ a.weight.value.T)
+
+
+def test_widths_that_cannot_chain_fail_at_construction() -> None:
+    with pytest.raises(mtl.ShapeError) as info:
+        mtl.Sequential(mtl.Dense(5, 4), mtl.Dense(3, 2))
+    message = str(info.value)
+    assert "layer 1 (Dense) cannot follow layer 0" in message
+    assert "Dense(in_features=5, out_features=4" in message
+    assert "Dense(in_features=3, out_features=2" in message
+    assert "expects 3 input features, received 4" in message
+
+
+def test_width_check_sees_through_activations() -> None:
+    with pytest.raises(mtl.ShapeError, match=r"layer 2 .* cannot follow layer 0"):
+        mtl.Sequential(mtl.Dense(5, 4), mtl.Sigmoid(), mtl.Dense(3, 2))
+
+
+def test_non_layer_argument() -> None:
+    with pytest.raises(TypeError, match="argument 1 must be a Layer, received ufunc"):
+        mtl.Sequential(mtl.Dense(2, 2), np.tanh)
+    with pytest.raises(TypeError, match=r"did you mean Sigmoid\(\)"):
+        mtl.Sequential(mtl.Dense(2, 2), mtl.Sigmoid)
+
+
+def test_len_iter_getitem(rng: np.random.Generator) -> None:
+    layers = [mtl.Dense(2, 3, rng=rng), mtl.ReLU(), mtl.Dense(3, 1, rng=rng)]
+    model = mtl.Sequential(*layers)
+    assert len(model) == 3
+    assert list(model) == layers
+    assert model[1] is layers[1] and model[-1] is layers[2]
+    head = model[:2]
+    assert isinstance(head, mtl.Sequential) and list(head) == layers[:2]
+
+
+def test_summary_lists_layers_shapes_and_totals(rng: np.random.Generator) -> None:
+    model = mtl.Sequential(
+        mtl.Dense(5, 4, rng=rng), mtl.Sigmoid(), mtl.Dense(4, 3, bias=True, rng=rng), mtl.Sigmoid()
+    )
+    lines: list[str] = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "0: Dense    (batch, 4)        20" in text
+    assert "1: Sigmoid  (batch, 4)         0" in text
+    assert "2: Dense    (batch, 3)        15" in text
+    assert "Total params: 35" in text
+    assert "dtype: float64" in text
+
+
+def test_summary_prints_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    mtl.Sequential(mtl.Sigmoid()).summary(in_features=7)
+    out = capsys.readouterr().out
+    assert "0: Sigmoid  (batch, 7)" in out
+    assert "Total params: 0" in out
+
+
+def test_nested_summary(rng: np.random.Generator) -> None:
+    model = mtl.Sequential(mtl.Dense(2, 3, rng=rng), mtl.Sequential(mtl.Dense(3, 1), mtl.Tanh()))
+    lines: list[str] = []
+    model.summary(print_fn=lines.append)
+    assert any(line.startswith("1: Sequential") for line in lines)
+    assert any(line.startswith("  0: Dense") and "(batch, 1)" in line for line in lines)
