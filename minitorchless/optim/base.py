@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Any
@@ -12,7 +13,21 @@ from numpy.typing import NDArray
 from minitorchless._checks import positive_float
 from minitorchless.parameter import Parameter
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "fraction"]
+
+
+def fraction(owner: str, name: str, value: Any) -> float:
+    """Return ``value`` as a float if it lies in [0, 1), else raise naming ``owner`` and ``name``.
+
+    Decay rates (Adam's betas, RMSprop's alpha) live here: 1 would freeze the
+    running average at its zero start.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a number in [0, 1), received {value!r}")
+    number = float(value)
+    if not 0 <= number < 1:  # also refuses NaN, for which every comparison is False
+        raise ValueError(f"{owner}: {name} must be in [0, 1), received {value!r}")
+    return number
 
 
 class Optimizer(ABC):
@@ -25,6 +40,10 @@ class Optimizer(ABC):
 
     Per-parameter state (momentum buffers, moment estimates) lives in
     ``self.state``, keyed by the ``Parameter`` object, in the parameter's dtype.
+
+    Subclasses update ``parameter.value`` in place with in-place NumPy
+    operations; intermediate results go to work arrays from ``_scratch``, which
+    are allocated once and reused by every parameter and every step.
     """
 
     def __init__(self, parameters: Iterable[Parameter], lr: float) -> None:
@@ -47,6 +66,7 @@ class Optimizer(ABC):
         self.params: list[Parameter] = list(unique.values())
         self.lr = positive_float(name, "lr", lr)
         self.state: dict[Parameter, dict[str, NDArray[Any]]] = {}
+        self._work: dict[tuple[np.dtype[Any], int], NDArray[Any]] = {}
 
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to zero."""
@@ -63,6 +83,21 @@ class Optimizer(ABC):
         if key not in slots:
             slots[key] = np.zeros_like(parameter.value)
         return slots[key]
+
+    def _scratch(self, parameter: Parameter, index: int = 0) -> NDArray[Any]:
+        """Work array ``index`` in the parameter's shape and dtype; its contents are arbitrary.
+
+        One flat buffer per (dtype, index) serves every parameter through a
+        reshaped view, so a step allocates nothing. The view is overwritten by
+        the next call with the same dtype and index.
+        """
+        key = (parameter.dtype, index)
+        buffer = self._work.get(key)
+        if buffer is None or buffer.size < parameter.size:
+            largest = max([p.size for p in self.params if p.dtype == parameter.dtype]
+                          + [parameter.size])
+            buffer = self._work[key] = np.empty(largest, dtype=parameter.dtype)
+        return buffer[: parameter.size].reshape(parameter.shape)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr}, parameters={len(self.params)})"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 from minitorchless._checks import positive_float
 from minitorchless.optim.base import Optimizer
 from minitorchless.parameter import Parameter
@@ -49,9 +51,11 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         for parameter in self.params:
-            grad = parameter.grad
+            grad = parameter.grad  # read only: backward owns it
             if self.weight_decay:
-                grad = grad + parameter.value * parameter.dtype.type(self.weight_decay)
+                # g = grad + weight_decay * w, in a work array
+                grad = np.multiply(parameter.value, self.weight_decay, out=self._scratch(parameter))
+                grad += parameter.grad
             if self.momentum:
                 slots = self.state.setdefault(parameter, {})
                 velocity = slots.get("momentum_buffer")
@@ -60,6 +64,13 @@ class SGD(Optimizer):
                 else:
                     velocity *= self.momentum
                     velocity += grad
-                grad = grad + velocity * self.momentum if self.nesterov else velocity
-            # w <- w - lr * g, in place; the scalar in the parameter's dtype keeps float32
-            parameter.value -= parameter.dtype.type(self.lr) * grad
+                if self.nesterov:
+                    # look ahead along the velocity: g = g + momentum * v
+                    ahead = np.multiply(velocity, self.momentum, out=self._scratch(parameter, 1))
+                    ahead += grad
+                    grad = ahead
+                else:
+                    grad = velocity
+            # w <- w - lr * g, in place; out= keeps the parameter's dtype (float32 stays float32)
+            update = np.multiply(grad, self.lr, out=self._scratch(parameter))
+            parameter.value -= update

@@ -1,0 +1,86 @@
+"""Inverted dropout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from minitorchless._checks import as_float_array, check_grad_shape, positive_float
+from minitorchless.layers.base import Layer
+
+__all__ = ["Dropout"]
+
+FloatArray = NDArray[np.floating[Any]]
+
+
+class Dropout(Layer):
+    """Zeroes each input with probability ``p`` during training (inverted dropout).
+
+    The units that are kept are scaled by ``1 / (1 - p)``, so every output has
+    the same expected value as its input and nothing needs rescaling at
+    evaluation. In eval mode (``layer.eval()``, ``training`` False) the layer is
+    the identity and returns its inputs themselves.
+
+    Each training forward draws a fresh mask from the layer's own generator;
+    backward lets the gradient through the kept units only, with the same scale.
+
+    Args:
+        p: The probability of zeroing a unit, in [0, 1).
+        rng: Source of the masks. A fresh ``np.random.default_rng()`` if omitted.
+
+    Shape:
+        - inputs: any shape
+        - outputs: same shape as inputs
+    """
+
+    def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        self.p = positive_float("Dropout", "p", p, allow_zero=True)
+        if self.p >= 1:
+            raise ValueError(
+                f"Dropout: p must be in [0, 1), received {p!r} (p=1 would zero every unit)"
+            )
+        if rng is None:
+            rng = np.random.default_rng()
+        elif not isinstance(rng, np.random.Generator):
+            raise TypeError(f"Dropout: rng must be a numpy.random.Generator, received {rng!r}")
+        self.rng = rng
+
+    def forward(self, inputs: ArrayLike) -> FloatArray:
+        inputs = as_float_array(self, inputs)
+        if not self.training or self.p == 0:
+            self._cache = (inputs.shape, inputs.dtype, None)  # None: backward is the identity
+            return inputs
+        mask = self._draw_mask(inputs.shape, inputs.dtype)
+        self._cache = (inputs.shape, inputs.dtype, mask)  # backward scales by the same mask
+        outputs: FloatArray = inputs * mask
+        return outputs
+
+    def _draw_mask(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
+        """Return ``1 / (1 - p)`` where a unit is kept and 0 where it is dropped, in ``dtype``."""
+        # the generator draws float32 or float64 directly: no float64 detour for a float32 model
+        draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float64
+        mask = self.rng.random(shape, dtype=draw_dtype)  # uniform on [0, 1)
+        np.greater_equal(mask, self.p, out=mask)  # 1 with probability 1 - p, else 0
+        mask *= mask.dtype.type(1 / (1 - self.p))
+        return mask.astype(dtype, copy=False)
+
+    def backward(self, grad_output: FloatArray) -> FloatArray:
+        shape, dtype, mask = self._cached()
+        grad_output = check_grad_shape(self, grad_output, shape)
+        if mask is None:
+            return grad_output.astype(dtype, copy=False)
+        # outputs = inputs * mask, so dL/dx = dL/dy * mask: dropped units pass no gradient
+        grad_input: FloatArray = np.multiply(grad_output, mask, dtype=dtype)
+        return grad_input
+
+    def output_features(self, in_features: int | None) -> int | None:
+        return in_features
+
+    def get_config(self) -> dict[str, Any]:
+        return {"p": self.p}
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

@@ -1,0 +1,147 @@
+"""Adam and AdamW: adaptive moment estimation."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from minitorchless._checks import positive_float
+from minitorchless.optim.base import Optimizer, fraction
+from minitorchless.parameter import Parameter
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam: steps scaled by running estimates of the gradient's first two moments.
+
+    The update follows PyTorch's ``torch.optim.Adam``; at step ``t``::
+
+        g = grad + weight_decay * w                 (an L2 penalty)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g^2
+        v_max = max(v_max, v)                       (amsgrad only; then v_max replaces v)
+        w = w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    The bias corrections undo the pull of the zero start on ``m`` and ``v``;
+    ``eps`` is added after the square root of the corrected second moment.
+
+    Args:
+        parameters: The parameters to train.
+        lr: Learning rate, > 0.
+        betas: Decay rates ``(beta1, beta2)`` of the moment estimates, each in [0, 1).
+        eps: Added to the denominator for numerical stability, >= 0.
+        weight_decay: L2 penalty added to the gradient, >= 0.
+        amsgrad: Divide by the largest second moment seen so far (the AMSGrad variant).
+
+    Raises:
+        ValueError: a hyper-parameter is out of range; the message names it and its value.
+    """
+
+    # Adam adds the decay to the gradient; AdamW shrinks the weights directly
+    _decoupled_weight_decay = False
+
+    def __init__(
+        self,
+        parameters: Iterable[Parameter],
+        lr: float = 1e-3,
+        *,
+        betas: Sequence[float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(parameters, lr)
+        name = type(self).__name__
+        try:
+            beta1, beta2 = betas
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{name}: betas must be a pair (beta1, beta2), received {betas!r}"
+            ) from None
+        self.betas = (fraction(name, "betas[0]", beta1), fraction(name, "betas[1]", beta2))
+        self.eps = positive_float(name, "eps", eps, allow_zero=True)
+        self.weight_decay = positive_float(name, "weight_decay", weight_decay, allow_zero=True)
+        self.amsgrad = bool(amsgrad)
+        self.steps = 0  # t in the bias corrections; every parameter is updated on every step
+
+    def step(self) -> None:
+        self.steps += 1
+        beta1, beta2 = self.betas
+        step_size = self.lr / (1 - beta1**self.steps)
+        second_moment_correction = math.sqrt(1 - beta2**self.steps)
+        for parameter in self.params:
+            work = self._scratch(parameter)
+            grad = parameter.grad  # read only: backward owns it
+            if self.weight_decay and self._decoupled_weight_decay:
+                parameter.value *= 1 - self.lr * self.weight_decay  # w <- w - lr * wd * w
+            elif self.weight_decay:
+                grad = np.multiply(parameter.value, self.weight_decay, out=work)
+                grad += parameter.grad  # g = grad + wd * w
+
+            exp_avg = self._buffer(parameter, "exp_avg")
+            exp_avg_sq = self._buffer(parameter, "exp_avg_sq")
+            # m <- beta1 m + (1 - beta1) g, rearranged as g + beta1 (m - g) to need no temporary
+            exp_avg -= grad
+            exp_avg *= beta1
+            exp_avg += grad
+            # v <- beta2 v + (1 - beta2) g^2 (g may live in the work array: it is no longer needed)
+            np.multiply(grad, grad, out=work)
+            work *= 1 - beta2
+            exp_avg_sq *= beta2
+            exp_avg_sq += work
+            if self.amsgrad:
+                max_exp_avg_sq = self._buffer(parameter, "max_exp_avg_sq")
+                np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+                exp_avg_sq = max_exp_avg_sq
+
+            # w <- w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+            denominator = np.sqrt(exp_avg_sq, out=work)
+            denominator /= second_moment_correction
+            denominator += self.eps
+            update = np.divide(exp_avg, denominator, out=work)
+            update *= step_size
+            parameter.value -= update
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(lr={self.lr}, betas={self.betas}, eps={self.eps}, "
+            f"weight_decay={self.weight_decay}, amsgrad={self.amsgrad}, "
+            f"parameters={len(self.params)})"
+        )
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter).
+
+    Before the Adam step, the weights shrink by ``w <- w - lr * weight_decay * w``
+    and the gradient is left alone, so the decay is not rescaled by Adam's
+    per-weight step sizes. This follows PyTorch's ``torch.optim.AdamW``,
+    including its default ``weight_decay=0.01``.
+
+    Args:
+        parameters: The parameters to train.
+        lr: Learning rate, > 0.
+        betas: Decay rates ``(beta1, beta2)`` of the moment estimates, each in [0, 1).
+        eps: Added to the denominator for numerical stability, >= 0.
+        weight_decay: Decoupled decay rate, >= 0.
+        amsgrad: Divide by the largest second moment seen so far (the AMSGrad variant).
+    """
+
+    _decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        parameters: Iterable[Parameter],
+        lr: float = 1e-3,
+        *,
+        betas: Sequence[float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(
+            parameters, lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
+        )
