@@ -5,7 +5,10 @@ gradient descent at a fixed learning rate, as in the classic from-scratch
 tutorial. The fifth input is a constant column of ones: multiplied by the first
 weight matrix, it acts as the hidden layer's bias.
 
-Run:  python examples/iris.py [--hidden 4] [--lr 3] [--epochs 1000] [--seed 0]
+Run:  python examples/iris.py [--hidden 4] [--lr 3] [--epochs 1000] [--seed 0] [--fit]
+
+With --fit, a second part trains the same network again with ``mtl.fit``,
+which runs this very loop for you, and checks that it reaches the same weights.
 """
 
 from __future__ import annotations
@@ -54,12 +57,27 @@ def round_like_the_tutorial(predictions: np.ndarray) -> np.ndarray:
     return rounded
 
 
+def train_with_fit(
+    X_train: np.ndarray, Y_train: np.ndarray, hidden: int, lr: float, epochs: int, seed: int
+) -> mtl.Sequential:
+    """The same training as the loop in ``main``, in one call to ``mtl.fit``."""
+    model = build_model(hidden, seed)
+    mtl.fit(
+        model, X_train, Y_train,
+        loss=mtl.MSELoss(), optimizer=mtl.SGD(model.parameters(), lr=lr),
+        epochs=epochs,  # batch_size=None: the full batch, as in the loop
+        metrics=["accuracy"], verbose=2,
+    )
+    return model
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, default=4, help="hidden layer size (default 4)")
     parser.add_argument("--lr", type=float, default=3.0, help="learning rate (default 3)")
     parser.add_argument("--epochs", type=int, default=1000, help="full-batch epochs (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and weights")
+    parser.add_argument("--fit", action="store_true", help="then train again with mtl.fit")
     args = parser.parse_args(argv)
 
     X_train, X_test, Y_train, Y_test = load_data(args.seed)
@@ -87,7 +105,25 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print("test predictions, rounded as the tutorial does (rows: samples, columns: classes):")
     print(round_like_the_tutorial(test_predictions))
     print(f"test accuracy: {accuracy:.4f} ({round(accuracy * len(X_test))}/{len(X_test)})")
-    return {"final_cost": final_cost, "accuracy": accuracy}
+    results = {"final_cost": final_cost, "accuracy": accuracy}
+    if not args.fit:
+        return results
+
+    # Part 2: the same training in a few lines. fit runs the loop above (forward,
+    # loss, zero_grad, backward, step) on the same full batch, so a model
+    # started from the same seed ends with exactly the same weights.
+    print()
+    print("The same training with mtl.fit:")
+    fitted = train_with_fit(X_train, Y_train, args.hidden, args.lr, args.epochs, args.seed)
+    fitted_weights = fitted.state_dict()
+    same = all(
+        np.array_equal(weights, fitted_weights[name])
+        for name, weights in model.state_dict().items()
+    )
+    fit_accuracy = mtl.metrics.accuracy(mtl.predict(fitted, X_test), Y_test)
+    print(f"test accuracy with fit: {fit_accuracy:.4f}; same weights as the loop: {same}")
+    results.update(fit_accuracy=fit_accuracy, same_weights=float(same))
+    return results
 
 
 if __name__ == "__main__":
