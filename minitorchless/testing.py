@@ -4,6 +4,10 @@
 central finite differences of its ``forward``, in float64. ``check_layer`` runs
 the whole layer contract: shapes, gradients, errors, dtypes, repeatability and
 that inputs are left untouched. Run it on every layer you write.
+
+Both accept a multi-input layer (a merge, a ``Graph`` with several inputs):
+pass its inputs as a tuple of arrays. A tuple of ndarrays always means several
+inputs; any other array-like is one input, as before.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -50,6 +54,12 @@ def _relative_error(analytic: FloatArray, numerical: FloatArray) -> FloatArray:
     return np.asarray(np.abs(analytic - numerical) / scale)
 
 
+def _several(inputs: ArrayLike) -> bool:
+    """Whether ``inputs`` holds several inputs: a tuple of ndarrays (see the module doc)."""
+    return isinstance(inputs, tuple) and bool(inputs) and all(
+        isinstance(item, np.ndarray) for item in inputs)
+
+
 def _sample_indices(
     shape: tuple[int, ...], limit: int | None, rng: np.random.Generator
 ) -> list[tuple[int, ...]]:
@@ -82,7 +92,8 @@ def gradcheck(
 
     Args:
         layer: Any Layer, including containers and whole models.
-        inputs: A batch to check at. Avoid kinks (ReLU at 0).
+        inputs: A batch to check at, or a tuple of batches for a multi-input
+            layer. Avoid kinks (ReLU at 0).
         eps: Finite-difference step.
         rtol: Allowed error relative to the numerical value.
         atol: Allowed absolute error.
@@ -90,6 +101,11 @@ def gradcheck(
             tensor (``None`` checks all).
         check_inputs: Also check dL/d(inputs).
         seed: Seeds ``R`` and the choice of elements.
+
+    A layer with several outputs (a tuple) is checked on
+    ``L = sum_i sum(R_i * outputs_i)``; a layer with several inputs reports
+    them together under ``"inputs"`` and names each one (``inputs[1]``) in
+    failures.
 
     Returns:
         A report of the largest relative error per tensor.
@@ -101,30 +117,44 @@ def gradcheck(
     rng = np.random.default_rng(seed)
     pristine = copy.deepcopy(layer).to(np.float64)
     pristine.clear_cache()
-    x = np.array(inputs, dtype=np.float64)  # a private copy we can perturb
+    several = _several(inputs)
+    items = cast("tuple[ArrayLike, ...]", inputs) if several else (inputs,)
+    xs = [np.array(item, dtype=np.float64) for item in items]  # private copies we can perturb
 
-    def evaluate(point: FloatArray) -> tuple[Layer, FloatArray]:
+    def evaluate() -> tuple[Layer, list[FloatArray]]:
         trial = copy.deepcopy(pristine)
-        return trial, np.asarray(trial.forward(point), dtype=np.float64)
+        outputs = trial.forward(tuple(xs) if several else xs[0])
+        parts = outputs if isinstance(outputs, tuple) else (outputs,)
+        return trial, [np.asarray(part, dtype=np.float64) for part in parts]
 
-    trial, outputs = evaluate(x)
-    weights = rng.standard_normal(outputs.shape)
+    trial, outputs = evaluate()
+    weights = [rng.standard_normal(part.shape) for part in outputs]
     trial.zero_grad()
-    grad_inputs = np.asarray(trial.backward(weights.copy()))
+    grad_outputs: Any = tuple(w.copy() for w in weights) if len(weights) > 1 else weights[0].copy()
+    returned = trial.backward(grad_outputs)
+    grad_inputs = [np.asarray(g) for g in (returned if several else (returned,))]
     analytic = {name: p.grad.copy() for name, p in trial.named_parameters()}
 
-    def loss_at(point: FloatArray) -> float:
-        return float(np.sum(evaluate(point)[1] * weights))
+    def loss_at() -> float:
+        total = 0.0
+        for part, weight in zip(evaluate()[1], weights, strict=True):
+            total += float(np.sum(part * weight))
+        return total
 
-    targets: list[tuple[str, FloatArray, FloatArray]] = []
+    # (name in messages, name in the report, tensor to perturb, its analytic gradient)
+    targets: list[tuple[str, str, FloatArray, FloatArray]] = []
     if check_inputs:
-        targets.append(("inputs", x, grad_inputs))
+        if several and len(grad_inputs) != len(xs):
+            raise GradcheckError(f"gradcheck: backward returned {len(grad_inputs)} gradients "
+                                 f"for {len(xs)} inputs")
+        targets.extend((f"inputs[{i}]" if several else "inputs", "inputs", x, g)
+                       for i, (x, g) in enumerate(zip(xs, grad_inputs, strict=False)))
     params = dict(pristine.named_parameters())
-    targets.extend((name, params[name].value, analytic[name]) for name in analytic)
+    targets.extend((name, name, params[name].value, analytic[name]) for name in analytic)
 
     report = GradcheckReport()
     failures: list[str] = []
-    for name, tensor, analytic_grad in targets:
+    for name, key, tensor, analytic_grad in targets:
         if analytic_grad.shape != tensor.shape:
             raise GradcheckError(
                 f"gradcheck: the gradient of {name!r} has shape {analytic_grad.shape}, "
@@ -135,15 +165,17 @@ def gradcheck(
         for k, index in enumerate(indices):
             original = tensor[index]
             tensor[index] = original + eps
-            upper = loss_at(x)
+            upper = loss_at()
             tensor[index] = original - eps
-            lower = loss_at(x)
+            lower = loss_at()
             tensor[index] = original
             numerical[k] = (upper - lower) / (2 * eps)
         picked = np.array([analytic_grad[index] for index in indices])
         errors = _relative_error(picked, numerical)
-        report.max_relative_error[name] = float(errors.max(initial=0.0))
-        report.checked[name] = len(indices)
+        # several inputs share the key "inputs": keep the worst error and the total count
+        worst = float(errors.max(initial=0.0))
+        report.max_relative_error[key] = max(report.max_relative_error.get(key, 0.0), worst)
+        report.checked[key] = report.checked.get(key, 0) + len(indices)
         bad = np.abs(picked - numerical) > atol + rtol * np.abs(numerical)
         for k in np.flatnonzero(bad)[:5]:
             failures.append(
@@ -191,7 +223,8 @@ def check_layer(
     Args:
         layer: The layer, or a factory ``rng -> layer`` (which also lets the
             kit check that construction is repeatable).
-        inputs: A batch the layer accepts, in the dtype to check.
+        inputs: A batch the layer accepts, in the dtype to check; a tuple of
+            batches for a multi-input layer.
         seed: Seed for the factory and the random output gradient.
         rtol: Relative tolerance of the gradient check.
         atol: Absolute tolerance of the gradient check.
@@ -214,14 +247,21 @@ def check_layer(
             if not np.array_equal(p.value, q.value):
                 raise _fail(subject, "construction is not repeatable", f"{name!r} differs "
                             "between two builds from the same seed; draw from the rng argument")
-    x = np.asarray(inputs)
-    original_x = x.copy()
+    several = _several(inputs)
+    xs = [np.asarray(item) for item in (cast("tuple[ArrayLike, ...]", inputs) if several
+                                        else (inputs,))]
+    x: Any = tuple(xs) if several else xs[0]  # what forward is given
+    originals = [item.copy() for item in xs]
+
+    def untouched() -> bool:
+        return all(np.array_equal(item, original, equal_nan=True)
+                   for item, original in zip(xs, originals, strict=True))
 
     # 1. backward before forward
     fresh = copy.deepcopy(subject)
     fresh.clear_cache()
     try:
-        fresh.backward(np.zeros_like(x))
+        fresh.backward(np.zeros_like(xs[0]))
     except RuntimeError as err:
         if type(subject).__name__ not in str(err):
             raise _fail(subject, "backward before forward", f"the error does not name the "
@@ -234,27 +274,38 @@ def check_layer(
 
     # 2-4. outputs, gradients, dtypes, no mutation, accumulation
     work = copy.deepcopy(subject)
-    expected_dtype = work.dtype if work.dtype is not None else x.dtype
+    expected_dtype = work.dtype if work.dtype is not None else xs[0].dtype
     outputs = work.forward(x)
-    if not isinstance(outputs, np.ndarray):
-        raise _fail(subject, "forward", f"returned {type(outputs).__name__}, not an ndarray")
-    if outputs.dtype != expected_dtype:
-        raise _fail(subject, "dtype kept", f"forward returned {outputs.dtype}, "
-                    f"expected {expected_dtype}")
-    if not np.array_equal(x, original_x, equal_nan=True):
+    several_out = isinstance(outputs, tuple)  # a layer with several outputs returns a tuple
+    parts = list(outputs) if several_out else [outputs]
+    for part in parts:
+        if not isinstance(part, np.ndarray):
+            raise _fail(subject, "forward", f"returned {type(part).__name__}, not an ndarray")
+        if part.dtype != expected_dtype:
+            raise _fail(subject, "dtype kept", f"forward returned {part.dtype}, "
+                        f"expected {expected_dtype}")
+    if not untouched():
         raise _fail(subject, "inputs untouched", "forward modified its inputs in place")
-    grad_output = np.random.default_rng(seed).standard_normal(outputs.shape).astype(outputs.dtype)
-    original_grad_output = grad_output.copy()
+    draw = np.random.default_rng(seed)
+    grad_parts = [draw.standard_normal(part.shape).astype(part.dtype) for part in parts]
+    original_grads = [grad.copy() for grad in grad_parts]
+    grad_output: Any = tuple(grad_parts) if several_out else grad_parts[0]
     work.zero_grad()
     grad_input = work.backward(grad_output)
-    if not np.array_equal(grad_output, original_grad_output):
+    if not all(np.array_equal(grad, original)
+               for grad, original in zip(grad_parts, original_grads, strict=True)):
         raise _fail(subject, "inputs untouched", "backward modified grad_output in place")
-    if not isinstance(grad_input, np.ndarray) or grad_input.shape != x.shape:
-        shape = getattr(grad_input, "shape", type(grad_input).__name__)
-        raise _fail(subject, "grad shape", f"backward returned {shape}, expected {x.shape}")
-    if grad_input.dtype != expected_dtype:
-        raise _fail(subject, "dtype kept", f"backward returned {grad_input.dtype}, "
-                    f"expected {expected_dtype}")
+    if several and (not isinstance(grad_input, tuple) or len(grad_input) != len(xs)):
+        raise _fail(subject, "grad shape", f"backward returned {type(grad_input).__name__}, "
+                    f"expected a tuple of {len(xs)} gradients, one per input")
+    for item, grad in zip(xs, grad_input if several else (grad_input,), strict=True):
+        if not isinstance(grad, np.ndarray) or grad.shape != item.shape:
+            shape = getattr(grad, "shape", type(grad).__name__)
+            raise _fail(subject, "grad shape", f"backward returned {shape}, "
+                        f"expected {item.shape}")
+        if grad.dtype != expected_dtype:
+            raise _fail(subject, "dtype kept", f"backward returned {grad.dtype}, "
+                        f"expected {expected_dtype}")
     first = {name: p.grad.copy() for name, p in work.named_parameters()}
     for name, p in work.named_parameters():
         if p.grad.shape != p.value.shape or p.grad.dtype != p.value.dtype:
@@ -268,7 +319,9 @@ def check_layer(
 
     # 5. repeatable
     again = copy.deepcopy(subject).forward(x)
-    if not np.array_equal(again, copy.deepcopy(subject).forward(x), equal_nan=True):
+    twice = copy.deepcopy(subject).forward(x)
+    if not all(np.array_equal(a, b, equal_nan=True) for a, b in zip(
+            again if several_out else (again,), twice if several_out else (twice,), strict=True)):
         raise _fail(subject, "repeatable", "two copies in the same state gave different outputs")
 
     # 6. state dict round trip

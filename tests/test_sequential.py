@@ -81,3 +81,28 @@ def test_nested_summary(rng: np.random.Generator) -> None:
     model.summary(print_fn=lines.append)
     assert any(line.startswith("1: Sequential") for line in lines)
     assert any(line.startswith("  0: Dense") and "(batch, 1)" in line for line in lines)
+
+
+def test_a_layer_used_twice_in_a_chain_gets_both_gradients(rng: np.random.Generator) -> None:
+    shared = mtl.Dense(3, 3, bias=True, rng=rng)
+    model = mtl.Sequential(shared, mtl.Tanh(), shared, mtl.Sigmoid())
+    first, second = mtl.Dense(3, 3, bias=True), mtl.Dense(3, 3, bias=True)
+    for copy in (first, second):
+        copy.load_state_dict(shared.state_dict())
+    untied = mtl.Sequential(first, mtl.Tanh(), second, mtl.Sigmoid())
+    x, grad = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    np.testing.assert_allclose(model(x), untied(x))
+    np.testing.assert_allclose(model.backward(grad), untied.backward(grad))
+    np.testing.assert_allclose(shared.weight.grad, first.weight.grad + second.weight.grad)
+    np.testing.assert_allclose(shared.bias.grad, first.bias.grad + second.bias.grad)
+    mtl.testing.gradcheck(model, x)
+    model.zero_grad()
+    model(x)
+    model.backward_parameters(grad)
+    np.testing.assert_allclose(shared.weight.grad, first.weight.grad + second.weight.grad)
+
+
+def test_a_shared_layer_nested_in_a_residual_of_the_chain(rng: np.random.Generator) -> None:
+    block = mtl.Dense(2, 2, rng=rng)
+    model = mtl.Sequential(mtl.Residual(block), mtl.Tanh(), block)
+    mtl.testing.gradcheck(model, rng.standard_normal((3, 2)))

@@ -34,6 +34,15 @@ class Layer(ABC):
 
     What backward needs is kept in the single slot ``self._cache``, which each
     forward overwrites: memory stays flat however many batches are run.
+    Forward stores a *new* object there rather than writing into the old one,
+    so that ``cache_state`` can hold on to it by reference.
+
+    Multi-input layers (``Add``, ``Concatenate``, a ``Graph`` with several
+    inputs) take a list or tuple of arrays in ``forward`` and return a tuple of
+    gradients from ``backward``, one per input, in the same order. Likewise a
+    ``Graph`` with several outputs returns a tuple from ``forward`` and takes a
+    tuple of gradients in ``backward``. One array in, one array out is the rule
+    for every other layer.
     """
 
     def __init__(self) -> None:
@@ -49,6 +58,21 @@ class Layer(ABC):
     def backward(self, grad_output: FloatArray) -> FloatArray:
         """Return dL/d(inputs) given dL/d(outputs); add dL/d(parameters) into ``.grad``."""
 
+    def backward_parameters(self, grad_output: FloatArray) -> None:
+        """Add dL/d(parameters) into ``.grad`` given dL/d(outputs); skip dL/d(inputs).
+
+        A training step needs the gradients of the parameters only. The
+        gradient that the *first* layer of a model would return is the one
+        for the data, which nobody reads; for a ``Dense`` it is a matrix
+        product as large as the forward one. ``fit`` calls this method on the
+        model; containers run ``backward`` through every layer but the first
+        and this method on the first.
+
+        The default calls ``backward`` and drops the result, so every layer
+        supports it. Override it where the input gradient costs real work.
+        """
+        self.backward(grad_output)
+
     def __call__(self, inputs: ArrayLike) -> FloatArray:
         return self.forward(inputs)
 
@@ -60,6 +84,29 @@ class Layer(ABC):
                 f"run a forward pass on {self!r} first"
             )
         return self._cache
+
+    def cache_state(self) -> Any:
+        """Return the forward caches of this layer and its children, for ``restore_cache``.
+
+        A layer used at two places of a ``Graph`` has one ``_cache`` slot for
+        both uses: the graph saves each use's state right after that use's
+        forward and restores it right before that use's backward. The state
+        holds references, not copies (forward never writes into an old cache).
+        """
+        children = self.children()
+        if not children:
+            return self._cache
+        return (self._cache, [child.cache_state() for _, child in children])
+
+    def restore_cache(self, state: Any) -> None:
+        """Put back the caches saved by ``cache_state``, recursively."""
+        children = self.children()
+        if not children:
+            self._cache = state
+            return
+        self._cache, child_states = state
+        for (_, child), child_state in zip(children, child_states, strict=True):
+            child.restore_cache(child_state)
 
     def clear_cache(self) -> None:
         """Drop the cached activations of this layer and its children (frees memory)."""

@@ -80,13 +80,25 @@ class Dense(Layer):
         return outputs
 
     def backward(self, grad_output: FloatArray) -> FloatArray:
+        grad_output = self._add_parameter_grads(grad_output)
+        grad_input: FloatArray = grad_output @ self.weight.value.T  # dL/dx = delta W^T
+        return grad_input
+
+    def backward_parameters(self, grad_output: FloatArray) -> None:
+        # the first layer's dL/dx is the gradient for the data, read by no one:
+        # skipping delta W^T saves a matrix product as large as the forward one
+        self._add_parameter_grads(grad_output)
+
+    def _add_parameter_grads(self, grad_output: FloatArray) -> FloatArray:
+        """Add dL/dW (and dL/db) into ``.grad``; return ``grad_output``, checked."""
         inputs = self._cached()
         grad_output = check_grad_shape(self, grad_output, (inputs.shape[0], self.out_features))
+        if grad_output.dtype != inputs.dtype:
+            grad_output = grad_output.astype(inputs.dtype)  # a float32 model stays float32
         self.weight.grad += inputs.T @ grad_output  # dL/dW = x^T delta
         if self.bias is not None:
             self.bias.grad += grad_output.sum(axis=0)  # dL/db = sum of delta over the batch
-        grad_input: FloatArray = grad_output @ self.weight.value.T  # dL/dx = delta W^T
-        return grad_input
+        return grad_output
 
     def output_features(self, in_features: int | None) -> int | None:
         if in_features is not None and in_features != self.in_features:

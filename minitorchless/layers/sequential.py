@@ -10,6 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 from typing_extensions import Self
 
 from minitorchless.errors import ShapeError
+from minitorchless.layers._sharing import shared_uses
 from minitorchless.layers.base import Layer
 
 __all__ = ["Sequential"]
@@ -22,6 +23,8 @@ class Sequential(Layer):
 
     Forward runs the layers in order; backward runs them in reverse, each
     turning the gradient of its outputs into the gradient of its inputs.
+    ``backward_parameters`` does the same but lets the first layer skip the
+    gradient for the chain's inputs, which a training step never reads.
     Parameters are named by position, as in PyTorch: ``"0.weight"``.
 
     Widths are checked when the chain is built wherever they are known, so
@@ -48,6 +51,9 @@ class Sequential(Layer):
                 )
         self.layers: list[Layer] = list(layers)
         self._check_chain()
+        # positions whose layer (or a layer inside it) also runs at another position
+        self._shared = shared_uses(self.layers)
+        self._shared_any = any(self._shared)
 
     def _check_chain(self) -> None:
         width: int | None = None
@@ -65,17 +71,42 @@ class Sequential(Layer):
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
         outputs: Any = inputs
-        self._cache = True  # marks that a forward ran, for the backward-before-forward check
-        for layer in self.layers:
+        if not self._shared_any:
+            self._cache = True  # marks that a forward ran, for backward-before-forward
+            for layer in self.layers:
+                outputs = layer.forward(outputs)
+            return outputs  # type: ignore[no-any-return]
+        # a layer used at several positions has one cache slot: keep each use's own
+        states: list[Any] = []
+        for layer, shared in zip(self.layers, self._shared, strict=True):
             outputs = layer.forward(outputs)
+            states.append(layer.cache_state() if shared else None)
+        self._cache = states
         return outputs  # type: ignore[no-any-return]
 
+    def _in_reverse(self) -> Iterator[tuple[int, Layer]]:
+        """Yield ``(position, layer)`` from the last to the first, each use's cache in place."""
+        cache = self._cached()
+        for position in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[position]
+            if self._shared_any and self._shared[position]:
+                layer.restore_cache(cache[position])  # this use's cache, not the last use's
+            yield position, layer
+
     def backward(self, grad_output: FloatArray) -> FloatArray:
-        self._cached()
         grad = grad_output
-        for layer in reversed(self.layers):
+        for _, layer in self._in_reverse():
             grad = layer.backward(grad)
         return grad
+
+    def backward_parameters(self, grad_output: FloatArray) -> None:
+        grad = grad_output
+        for position, layer in self._in_reverse():
+            if position == 0:
+                # nobody reads the gradient for the chain's inputs: let the first layer skip it
+                layer.backward_parameters(grad)
+            else:
+                grad = layer.backward(grad)
 
     def output_features(self, in_features: int | None) -> int | None:
         width = in_features

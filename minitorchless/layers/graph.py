@@ -1,0 +1,418 @@
+"""The general graph container: layers wired into a directed acyclic graph.
+
+A ``Graph`` is declared in one go, as a list of named nodes. Each node is a
+triple ``(name, layer, inputs)``, where ``inputs`` names the graph input(s) or
+other node(s) whose outputs the layer takes, for example:
+
+    graph = mtl.Graph(
+        inputs=["petal", "sepal"],
+        nodes=[
+            ("p", mtl.Dense(2, 8, rng=rng), "petal"),
+            ("s", mtl.Dense(2, 8, rng=rng), "sepal"),
+            ("both", mtl.Concatenate(), ["p", "s"]),
+            ("out", mtl.Dense(16, 3, rng=rng), "both"),
+        ],
+        outputs="out",
+    )
+
+Why named nodes rather than symbolic tensors (``h = layer(x)``): calling a
+layer already means running it on an array, and giving that call a second,
+symbolic meaning would make every ``layer(x)`` ambiguous. Names also give the
+state dict stable, readable keys (``"p.weight"``) that do not depend on the
+order in which layers happened to be created, and a declaration that is
+checked as a whole, once, then frozen into an execution plan.
+
+Everything about the wiring is checked when the graph is built: names,
+references, cycles, dangling nodes, unused inputs, how many inputs each layer
+takes and, where widths are known, that shapes meet at merges. What can only
+be known from data is checked at the first forward; either way the error
+names the node and the shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from typing_extensions import Self
+
+from minitorchless.errors import ShapeError
+from minitorchless.layers._sharing import shared_uses
+from minitorchless.layers.base import Layer
+from minitorchless.layers.merge import Merge
+from minitorchless.layers.wiring import Node, NodeSpec, check_wiring
+
+__all__ = ["Graph", "NodeSpec"]
+
+FloatArray = NDArray[np.floating[Any]]
+SummaryRows = list[tuple[str, str, int]]
+
+
+def _shape(width: int | None) -> str:
+    return f"(batch, {width if width is not None else '?'})"
+
+
+def _check_arity(name: str, layer: Layer, sources: tuple[str, ...]) -> bool:
+    """Check how many inputs a node's layer is wired to; return whether it takes a list."""
+    kind = type(layer).__name__
+    if isinstance(layer, Graph):
+        if len(layer.output_names) != 1:
+            raise ValueError(f"Graph: node {name!r} holds a Graph with "
+                             f"{len(layer.output_names)} outputs; a Graph used as a node "
+                             f"must have one output")
+        arity = len(layer.input_names)
+        if len(sources) != arity:
+            raise ValueError(f"Graph: node {name!r} holds a Graph with {arity} input(s) "
+                             f"{layer.input_names}, but is wired to {list(sources)}")
+        return arity > 1
+    if isinstance(layer, Merge):
+        if len(sources) < 2:
+            raise ValueError(f"Graph: node {name!r} ({kind}) merges two or more inputs, but is "
+                             f"wired to {list(sources)}")
+        return True
+    if len(sources) != 1:
+        raise ValueError(f"Graph: node {name!r} ({kind}) takes one input, but is wired to "
+                         f"{list(sources)}; merge them first with Add or Concatenate")
+    return False
+
+
+class Graph(Layer):
+    """Layers wired into a directed acyclic graph, with one or many inputs and outputs.
+
+    Forward runs the nodes in a topological order fixed when the graph is
+    built; backward runs them in reverse. Where a value feeds several nodes
+    (fan-out), the gradients flowing back from them are added: by the
+    multivariable chain rule, dL/dv is the sum over every use of v.
+
+    A layer object may appear in several nodes (a shared layer): it keeps one
+    set of weights, the graph saves its cache after each use's forward and
+    restores it before that use's backward, and both uses' gradients
+    accumulate in its ``.grad``.
+
+    One input means ``forward`` takes an array; several mean it takes a list
+    or tuple of arrays in the order of ``inputs`` (and ``backward`` returns a
+    tuple of gradients). Likewise one output is returned as an array and
+    several as a tuple, whose gradients ``backward`` takes as a tuple.
+
+    Parameters are named ``"<node>.<parameter>"``, e.g. ``"h.weight"``; a
+    shared layer's under the first node that uses it.
+
+    Args:
+        inputs: The name of the input, a list of names, or a mapping from name
+            to feature width (``None`` where unknown) so that widths can be
+            checked when the graph is built.
+        nodes: Triples ``(name, layer, inputs)``, where ``inputs`` is the name
+            of the value the layer takes, or a list of names for a layer that
+            takes several (``Add``, ``Concatenate``, a multi-input ``Graph``).
+            Any order; a node may come before the nodes it reads from.
+        outputs: The name, or list of names, of the values to return.
+
+    Shape:
+        - inputs: per input, what the nodes reading it take, e.g.
+          ``(batch, in_features)``
+        - outputs: per output, what its node returns
+
+    Raises:
+        ValueError: a duplicate or unknown name, a cycle, a dangling node, an
+            unused input, or a layer wired to the wrong number of inputs.
+        ShapeError: known widths do not fit where nodes meet.
+        TypeError: a node is not a ``(name, layer, inputs)`` triple.
+    """
+
+    def __init__(
+        self,
+        inputs: str | Sequence[str] | Mapping[str, int | None],
+        nodes: Sequence[NodeSpec],
+        outputs: str | Sequence[str],
+    ) -> None:
+        super().__init__()
+        wiring = check_wiring(inputs, nodes, outputs, _check_arity)
+        self.input_names: list[str] = wiring.input_names
+        self.input_features: dict[str, int | None] = wiring.input_features
+        self.nodes: list[Node] = wiring.nodes
+        self.output_names: list[str] = wiring.output_names
+        self._infer_widths(wiring.order, self.input_features)  # shape errors at build time
+        self._compile(wiring.order)
+
+    # ---------------------------------------------------------------- widths
+    def _infer_widths(
+        self, order: list[Node], input_features: Mapping[str, int | None]
+    ) -> dict[str, int | None]:
+        """Propagate feature widths through the nodes, raising where they cannot meet."""
+        widths = dict(input_features)
+        for node in order:
+            in_widths = [widths[source] for source in node.sources]
+            try:
+                if isinstance(node.layer, (Merge, Graph)) and node.multi:
+                    widths[node.name] = node.layer.merged_features(in_widths)
+                else:
+                    widths[node.name] = node.layer.output_features(in_widths[0])
+            except ShapeError as err:
+                feeding = ", ".join(f"{s!r} (width {widths[s]})" for s in node.sources)
+                raise ShapeError(f"Graph: node {node.name!r} ({type(node.layer).__name__}) "
+                                 f"cannot take {feeding}: {err}") from None
+        return widths
+
+    # -------------------------------------------------------------- the plan
+    def _compile(self, order: list[Node]) -> None:
+        """Freeze the execution plan: integer slots instead of names, sharing resolved.
+
+        Each step is ``(layer, source, target, multi, save, first)``: the slot
+        (or tuple of slots, for a multi-input layer) it reads, the slot it
+        writes, the index under which its cache is saved (-1 unless its layer
+        is also used elsewhere), and whether it reads graph inputs only (so
+        that ``backward_parameters`` may skip its input gradient). Inputs take
+        slots 0..k-1, nodes the ones after.
+        """
+        slot = {name: index for index, name in enumerate(self.input_names)}
+        for node in order:
+            slot[node.name] = len(slot)
+        shared = shared_uses([node.layer for node in order])
+        # the source is an int, or a tuple of ints when multi is True: Any spares a cast per step
+        plan: list[tuple[Layer, Any, int, bool, int, bool]] = []
+        saved = 0
+        for node, is_shared in zip(order, shared, strict=True):
+            sources = tuple(slot[source] for source in node.sources)
+            save = -1
+            if is_shared:
+                save, saved = saved, saved + 1
+            reads_inputs_only = all(source < len(self.input_names) for source in sources)
+            plan.append((node.layer, sources if node.multi else sources[0], slot[node.name],
+                         node.multi, save, reads_inputs_only))
+        self._order = order
+        self._plan = plan
+        self._reversed_plan = plan[::-1]
+        self._num_slots = len(slot)
+        self._num_saved = saved
+        self._num_inputs = len(self.input_names)
+        self._output_slots = [slot[name] for name in self.output_names]
+        self._slot_names = list(slot)
+        # per node, the node whose name its (possibly shared) layer goes by: the first in
+        # the list given. Keyed by names, not ids, so that it survives copy.deepcopy.
+        first: dict[int, str] = {}
+        self._holder = {node.name: first.setdefault(id(node.layer), node.name)
+                        for node in self.nodes}
+
+    # --------------------------------------------------------------- compute
+    def forward(self, inputs: Any) -> Any:
+        """Run the nodes in topological order.
+
+        Args:
+            inputs: An array for a graph with one input; otherwise a list or
+                tuple of arrays in the order of ``input_names``.
+
+        Returns:
+            An array for a graph with one output; otherwise a tuple of arrays
+            in the order of ``output_names``.
+        """
+        self._cache = None  # a forward that fails half-way must not leave a usable cache
+        values: list[Any] = [None] * self._num_slots
+        if self._num_inputs == 1:
+            values[0] = inputs
+        else:
+            values[: self._num_inputs] = self._unpack("forward", "inputs", inputs,
+                                                      self.input_names)
+        states: list[Any] = [None] * self._num_saved
+        try:
+            for layer, source, target, multi, save, _ in self._plan:
+                if multi:
+                    values[target] = layer.forward([values[s] for s in source])
+                else:
+                    values[target] = layer.forward(values[source])
+                if save >= 0:  # the layer runs elsewhere too: keep this use's cache
+                    states[save] = layer.cache_state()
+        except (ValueError, TypeError) as err:
+            raise self._node_error(err, target, source, values) from err
+        self._cache = states
+        if len(self._output_slots) == 1:
+            return values[self._output_slots[0]]
+        return tuple(values[slot] for slot in self._output_slots)
+
+    def backward(self, grad_output: Any) -> Any:
+        """Run the nodes' backward in reverse order, adding gradients where values fanned out.
+
+        Args:
+            grad_output: dL/d(output) for a graph with one output; otherwise a
+                list or tuple of them in the order of ``output_names``.
+
+        Returns:
+            dL/d(inputs): an array for a graph with one input, otherwise a tuple.
+        """
+        grads = self._backward(grad_output, parameters_only=False)
+        if self._num_inputs == 1:
+            return grads[0]
+        return tuple(grads[: self._num_inputs])
+
+    def backward_parameters(self, grad_output: Any) -> None:
+        # the nodes that read only graph inputs skip their input gradient: nobody reads it
+        self._backward(grad_output, parameters_only=True)
+
+    def _backward(self, grad_output: Any, *, parameters_only: bool) -> list[Any]:
+        """The reverse pass; returns the gradient per slot (the inputs' unless parameters_only)."""
+        states = self._cached()
+        grads: list[Any] = [None] * self._num_slots
+        if len(self._output_slots) == 1:
+            grads[self._output_slots[0]] = grad_output
+        else:
+            for slot, grad in zip(self._output_slots, self._unpack(
+                    "backward", "grad_output", grad_output, self.output_names), strict=True):
+                grads[slot] = grad
+        try:
+            for layer, source, target, multi, save, first in self._reversed_plan:
+                grad = grads[target]
+                grads[target] = None  # every consumer has added its share; free it early
+                if save >= 0:
+                    layer.restore_cache(states[save])
+                if first and parameters_only:
+                    layer.backward_parameters(grad)
+                    continue
+                grad_input = layer.backward(grad)
+                if multi:
+                    if not isinstance(grad_input, (tuple, list)) or len(grad_input) != len(source):
+                        raise TypeError(f"{type(layer).__name__}.backward returned "
+                                        f"{type(grad_input).__name__}, expected a tuple of "
+                                        f"{len(source)} gradients, one per input")
+                    for slot, part in zip(source, grad_input, strict=True):
+                        current = grads[slot]
+                        # fan-out: add the contributions (out of place, as they may alias)
+                        grads[slot] = part if current is None else current + part
+                else:
+                    current = grads[source]
+                    grads[source] = grad_input if current is None else current + grad_input
+        except (ValueError, TypeError) as err:
+            raise self._node_error(err, target, source, None) from err
+        return grads
+
+    def _unpack(self, method: str, what: str, values: Any, names: list[str]) -> list[Any]:
+        if not isinstance(values, (list, tuple)) or len(values) != len(names):
+            received = (f"{len(values)} items" if isinstance(values, (list, tuple))
+                        else type(values).__name__)
+            raise TypeError(f"Graph.{method}: expected {what} as a list or tuple of "
+                            f"{len(names)} arrays, one per name in {names}; received {received}")
+        return list(values)
+
+    def _node_error(
+        self, err: Exception, target: int, source: int | tuple[int, ...], values: list[Any] | None
+    ) -> Exception:
+        """A layer's error, restated with the node it happened at (and, in forward, its inputs)."""
+        name = self._slot_names[target]
+        slots = source if isinstance(source, tuple) else (source,)
+        if values is None:
+            feeding = ", ".join(repr(self._slot_names[s]) for s in slots)
+            where = f"Graph node {name!r} (backward, gradients to {feeding})"
+        else:
+            feeding = ", ".join(
+                f"{self._slot_names[s]!r} {getattr(values[s], 'shape', type(values[s]).__name__)}"
+                for s in slots)
+            where = f"Graph node {name!r} (forward, inputs {feeding})"
+        kind: type[Exception] = ValueError
+        if isinstance(err, ShapeError):
+            kind = ShapeError
+        elif isinstance(err, TypeError):
+            kind = TypeError
+        return kind(f"{where}: {err}")
+
+    # ---------------------------------------------------------- structure
+    def children(self) -> list[tuple[str, Layer]]:
+        """Each distinct layer once, under the name of the first node that holds it."""
+        return [(node.name, node.layer) for node in self.nodes
+                if self._holder[node.name] == node.name]
+
+    def output_features(self, in_features: int | None) -> int | None:
+        if self._num_inputs != 1:
+            if in_features is not None:
+                raise ShapeError(f"Graph: takes {self._num_inputs} inputs {self.input_names}, "
+                                 f"not a single width")
+            return self.merged_features([self.input_features[n] for n in self.input_names])
+        return self.merged_features([in_features])
+
+    def merged_features(self, in_features: Sequence[int | None]) -> int | None:
+        """The output width given each input's width (``None``: unknown or several outputs)."""
+        widths = self._widths(in_features)
+        return widths[self.output_names[0]] if len(self.output_names) == 1 else None
+
+    def _widths(self, in_features: Sequence[int | None]) -> dict[str, int | None]:
+        merged = {}
+        for name, given in zip(self.input_names, in_features, strict=True):
+            declared = self.input_features[name]
+            if given is not None and declared is not None and given != declared:
+                raise ShapeError(f"Graph: input {name!r} is declared with width {declared}, "
+                                 f"received width {given}")
+            merged[name] = given if given is not None else declared
+        return self._infer_widths(self._order, merged)
+
+    # -------------------------------------------------------- architecture
+    def get_config(self) -> dict[str, Any]:
+        """The wiring, with each distinct layer listed once and nodes referring to it by index.
+
+        ``{"inputs", "layers", "nodes": [[name, layer_index, inputs], ...],
+        "outputs"}``: two nodes with the same ``layer_index`` share one layer,
+        so a serializer that rebuilds ``layers`` once each gives back a graph
+        whose shared layers are shared again.
+        """
+        layers = [layer for _, layer in self.children()]
+        index = {id(layer): position for position, layer in enumerate(layers)}
+        declared = any(width is not None for width in self.input_features.values())
+        return {
+            "inputs": dict(self.input_features) if declared else list(self.input_names),
+            "layers": layers,
+            "nodes": [[node.name, index[id(node.layer)],
+                       list(node.sources) if node.multi else node.sources[0]]
+                      for node in self.nodes],
+            "outputs": list(self.output_names),
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
+        layers = list(config["layers"])
+        nodes: list[NodeSpec] = []
+        for entry in config["nodes"]:
+            name, layer_index, sources = entry
+            if isinstance(layer_index, bool) or not isinstance(layer_index, int) or not (
+                    0 <= layer_index < len(layers)):
+                raise ValueError(f"Graph.from_config: node {name!r} refers to layer "
+                                 f"{layer_index!r}, but there are {len(layers)} layers")
+            nodes.append((name, layers[layer_index], sources))
+        return cls(inputs=config["inputs"], nodes=nodes, outputs=config["outputs"])
+
+    # --------------------------------------------------------------- display
+    def __repr__(self) -> str:
+        lines = [f"Graph(\n  inputs: {', '.join(self.input_names)}"]
+        for node in self.nodes:
+            wiring = ", ".join(node.sources)
+            holder = self._holder[node.name]
+            if holder != node.name:
+                lines.append(f"  ({node.name}): shared with ({holder}) <- {wiring}")
+                continue
+            layer_repr = repr(node.layer).replace("\n", "\n  ")
+            lines.append(f"  ({node.name}): {layer_repr} <- {wiring}")
+        lines.append(f"  outputs: {', '.join(self.output_names)}\n)")
+        return "\n".join(lines)
+
+    def summary_rows(self, in_features: int | None) -> tuple[SummaryRows, int | None]:
+        if self._num_inputs == 1:
+            widths = self._widths([in_features])
+        else:
+            widths = self._widths([self.input_features[n] for n in self.input_names])
+        rows: SummaryRows = [(f"{name}: input", _shape(widths[name]), 0)
+                             for name in self.input_names]
+        for node in self._order:
+            label = f"{node.name}: {type(node.layer).__name__} <- {', '.join(node.sources)}"
+            out_shape = _shape(widths[node.name])
+            holder = self._holder[node.name]
+            if holder != node.name:  # its parameters are counted at the holder's row
+                rows.append((f"{label} (shared with {holder})", out_shape, 0))
+                continue
+            if node.multi:
+                rows.append((label, out_shape, node.layer.num_parameters()))
+                continue
+            layer_rows, _ = node.layer.summary_rows(widths[node.sources[0]])
+            if len(layer_rows) == 1:
+                rows.append((label, out_shape, layer_rows[0][2]))
+            else:  # a container: its rows indented under the node
+                rows.append((label, out_shape, 0))
+                rows.extend((f"  {row[0]}", row[1], row[2]) for row in layer_rows)
+        out_features = widths[self.output_names[0]] if len(self.output_names) == 1 else None
+        return rows, out_features

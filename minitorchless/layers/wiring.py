@@ -1,0 +1,195 @@
+"""Checking a graph's declaration: names, references, order, and that nothing is left over.
+
+``check_wiring`` turns what the user wrote, ``inputs``, a list of
+``(name, layer, inputs)`` triples and ``outputs``, into a validated
+``Wiring``: the nodes in the order given and in a topological order. It knows
+nothing about arrays or widths; ``Graph`` adds those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from minitorchless.layers.base import Layer
+
+__all__ = ["Node", "NodeSpec", "Wiring", "check_wiring"]
+
+NodeSpec = tuple[str, Layer, "str | Sequence[str]"]
+"""A node as the user writes it: ``(name, layer, input name or list of input names)``."""
+
+
+class Node(NamedTuple):
+    """A checked node: its name, layer, the names it reads, and whether it takes a list."""
+
+    name: str
+    layer: Layer
+    sources: tuple[str, ...]
+    multi: bool
+
+
+class Wiring(NamedTuple):
+    """A checked graph declaration."""
+
+    input_names: list[str]
+    input_features: dict[str, int | None]
+    nodes: list[Node]  # in the order given: it decides the names of shared layers
+    order: list[Node]  # each node after every node it reads from
+    output_names: list[str]
+
+
+def _check_name(owner: str, name: Any) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"{owner}: names must be strings, received {name!r}")
+    if not name or "." in name:
+        # the dot joins names in state-dict keys: "h.weight" must stay unambiguous
+        raise ValueError(f"{owner}: a name must be non-empty and contain no '.', received {name!r}")
+    return name
+
+
+def _names(owner: str, what: str, value: Any, *, distinct: bool = True) -> list[str]:
+    """Normalize ``"a"`` or ``["a", "b"]`` to a non-empty list of names."""
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not names:
+        raise TypeError(f"{owner}: {what} must be a name or a non-empty list of names, "
+                        f"received {value!r}")
+    names = [_check_name(owner, name) for name in names]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if distinct and repeated:
+        raise ValueError(f"{owner}: {what} name {repeated} more than once")
+    return names
+
+
+def _input_features(
+    inputs: str | Sequence[str] | Mapping[str, int | None],
+) -> dict[str, int | None]:
+    if not isinstance(inputs, Mapping):
+        return dict.fromkeys(_names("Graph", "inputs", inputs))
+    features: dict[str, int | None] = {}
+    for name in _names("Graph", "inputs", list(inputs)):
+        width = inputs[name]
+        if width is not None and (isinstance(width, bool) or not isinstance(width, int)
+                                  or width < 1):
+            raise ValueError(f"Graph: the width of input {name!r} must be a positive integer "
+                             f"or None, received {width!r}")
+        features[name] = width
+    return features
+
+
+def _parse_nodes(
+    nodes: Sequence[NodeSpec],
+    input_names: list[str],
+    check_arity: Callable[[str, Layer, tuple[str, ...]], bool],
+) -> list[Node]:
+    if not isinstance(nodes, (list, tuple)):
+        raise TypeError(f"Graph: nodes must be a list of (name, layer, inputs) triples, "
+                        f"received {type(nodes).__name__}")
+    where = dict.fromkeys(input_names, "an input")
+    parsed = []
+    for index, spec in enumerate(nodes):
+        if not isinstance(spec, (list, tuple)) or len(spec) != 3:
+            raise TypeError(f"Graph: node {index} must be a (name, layer, inputs) triple, "
+                            f"received {spec!r}")
+        name, layer, sources = spec
+        _check_name("Graph", name)
+        if name in where:
+            raise ValueError(f"Graph: duplicate name {name!r}: node {index} reuses the name "
+                             f"of {where[name]}")
+        where[name] = f"node {index}"
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Graph: node {name!r} must hold a Layer, "
+                            f"received {type(layer).__name__} ({layer!r})")
+        # a node may read one value twice: Add of ["h", "h"] is 2h
+        names = tuple(_names(f"Graph node {name!r}", "inputs", sources, distinct=False))
+        parsed.append(Node(name, layer, names, check_arity(name, layer, names)))
+    for node in parsed:
+        for source in node.sources:
+            if source not in where:
+                raise ValueError(f"Graph: node {node.name!r} takes input from {source!r}, "
+                                 f"which is neither an input nor a node; known names: "
+                                 f"{sorted(where)}")
+    return parsed
+
+
+def _find_cycle(pending: list[Node]) -> str:
+    """Follow unfinished inputs from an unfinished node until a name repeats."""
+    by_name = {node.name: node for node in pending}
+    path = [pending[0].name]
+    while True:
+        source = next(s for s in by_name[path[-1]].sources if s in by_name)
+        if source in path:
+            cycle = [*path[path.index(source):], source]
+            return " -> ".join(reversed(cycle))  # in the direction the data flows
+        path.append(source)
+
+
+def _topological_order(nodes: list[Node], input_names: list[str]) -> list[Node]:
+    """The nodes, each after the nodes it reads from; ties keep the order given."""
+    done = set(input_names)
+    order: list[Node] = []
+    pending = nodes
+    while pending:
+        ready = [node for node in pending if all(s in done for s in node.sources)]
+        if not ready:
+            raise ValueError(f"Graph: the nodes form a cycle: {_find_cycle(pending)}")
+        done.update(node.name for node in ready)
+        order.extend(ready)
+        pending = [node for node in pending if node.name not in done]
+    return order
+
+
+def _check_everything_used(
+    nodes: list[Node], input_names: list[str], output_names: list[str]
+) -> None:
+    """Every node must lead to an output, and every input must be read."""
+    sources = {node.name: node.sources for node in nodes}
+    reached = set()
+    stack = list(output_names)
+    while stack:
+        name = stack.pop()
+        if name not in reached:
+            reached.add(name)
+            stack.extend(sources.get(name, ()))
+    dangling = [node.name for node in nodes if node.name not in reached]
+    if dangling:
+        raise ValueError(f"Graph: dangling node(s) {dangling}: their outputs reach no graph "
+                         f"output {output_names}; make them outputs or remove them")
+    unused = [name for name in input_names if name not in reached]
+    if unused:
+        raise ValueError(f"Graph: unused input(s) {unused}: no node reads them and they are "
+                         f"not outputs")
+
+
+def check_wiring(
+    inputs: str | Sequence[str] | Mapping[str, int | None],
+    nodes: Sequence[NodeSpec],
+    outputs: str | Sequence[str],
+    check_arity: Callable[[str, Layer, tuple[str, ...]], bool],
+) -> Wiring:
+    """Validate a graph declaration and order its nodes.
+
+    Args:
+        inputs: A name, a list of names, or a mapping from name to width.
+        nodes: ``(name, layer, inputs)`` triples, in any order.
+        outputs: A name or a list of names.
+        check_arity: Called with each node's name, layer and input names;
+            raises if the layer cannot take that many inputs, and returns
+            whether it takes them as a list.
+
+    Raises:
+        TypeError: a malformed declaration.
+        ValueError: a duplicate or unknown name, a cycle, a dangling node or
+            an unused input; the message names them.
+    """
+    input_features = _input_features(inputs)
+    input_names = list(input_features)
+    parsed = _parse_nodes(nodes, input_names, check_arity)
+    output_names = _names("Graph", "outputs", outputs)
+    known = set(input_names) | {node.name for node in parsed}
+    for name in output_names:
+        if name not in known:
+            raise ValueError(f"Graph: output {name!r} is neither an input nor a node; "
+                             f"known names: {sorted(known)}")
+    order = _topological_order(parsed, input_names)
+    _check_everything_used(parsed, input_names, output_names)
+    return Wiring(input_names, input_features, parsed, order, output_names)
