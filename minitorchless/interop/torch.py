@@ -1,0 +1,125 @@
+"""PyTorch state dicts: the same weights under PyTorch's names and layouts.
+
+No torch import is needed: a state dict is a mapping from dotted names to
+arrays. Names already agree, since ``named_parameters()`` follows PyTorch's
+dotted scheme (``"0.weight"``, ``"2.bias"``). Layouts agree too, except where a
+layer stores a parameter transposed: ``Dense`` keeps ``weight`` as
+``(in_features, out_features)`` so that forward is ``inputs @ weight``, while
+``torch.nn.Linear`` keeps ``(out_features, in_features)``. Those layers are
+listed in :data:`TORCH_TRANSPOSED`; every other layer's parameters pass through
+as they are, so a new layer needs an entry only if its layout differs.
+
+The equivalent modules, layer by layer, are tabled in ``docs/saving.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from minitorchless.errors import StateDictError
+from minitorchless.layers.base import Layer
+from minitorchless.layers.dense import Dense
+from minitorchless.parameter import Parameter
+from minitorchless.serialization import KeyMap, assign_arrays
+
+__all__ = ["TORCH_TRANSPOSED", "from_torch_state_dict", "to_torch_state_dict", "torch_key_map"]
+
+TORCH_TRANSPOSED: dict[type[Layer], frozenset[str]] = {Dense: frozenset({"weight"})}
+"""Layer class -> names of its parameters that PyTorch stores transposed (subclasses included)."""
+
+
+def _walk(layer: Layer, prefix: str) -> Iterator[tuple[str, Layer, str, Parameter]]:
+    """Every ``(key, owning layer, local name, parameter)``, shared ones under each path.
+
+    PyTorch's ``state_dict()`` lists a shared module's tensors under every path
+    that reaches it, so this walk does not remove repeats as ``named_parameters`` does.
+    """
+    for local, parameter in layer.own_parameters():
+        yield prefix + local, layer, local, parameter
+    for child_name, child in layer.children():
+        yield from _walk(child, f"{prefix}{child_name}.")
+
+
+def torch_key_map(model: Layer) -> KeyMap:
+    """Map each key of the equivalent PyTorch state dict to its parameter.
+
+    Returns:
+        ``{torch_key: (minitorchless_name, parameter, transposed)}``, where
+        ``transposed`` says that PyTorch's array is the transpose of ``parameter.value``.
+    """
+    first_names = {id(parameter): name for name, parameter in model.named_parameters()}
+    key_map: KeyMap = {}
+    for key, layer, local, parameter in _walk(model, ""):
+        transposed = any(
+            isinstance(layer, cls) and local in names for cls, names in TORCH_TRANSPOSED.items()
+        )
+        key_map[key] = (first_names.get(id(parameter), key), parameter, transposed)
+    return key_map
+
+
+def to_torch_state_dict(model: Layer) -> dict[str, NDArray[Any]]:
+    """Return ``model``'s parameters as PyTorch's ``state_dict()`` of the equivalent module.
+
+    ``Dense`` weights come out as ``(out_features, in_features)``, as
+    ``torch.nn.Linear`` wants them. The arrays are fresh C-contiguous copies, ready
+    for ``torch.from_numpy`` or ``safetensors.numpy.save_file``.
+
+    Example::
+
+        state = {key: torch.from_numpy(value) for key, value in
+                 mtl.to_torch_state_dict(model).items()}
+        torch_model.load_state_dict(state, strict=True)
+    """
+    if not isinstance(model, Layer):
+        raise TypeError(f"to_torch_state_dict: expected a Layer, received {model!r}")
+    return {
+        key: np.array(parameter.value.T if transposed else parameter.value, order="C", copy=True)
+        for key, (_, parameter, transposed) in torch_key_map(model).items()
+    }
+
+
+def _as_array(key: str, value: Any) -> NDArray[Any]:
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch.Tensor, torch not imported
+        try:
+            value = value.detach().cpu().numpy()
+        except (TypeError, RuntimeError) as err:  # e.g. bfloat16, which NumPy lacks
+            raise StateDictError(
+                f"from_torch_state_dict: key {key!r}: cannot convert the tensor to NumPy "
+                f"({err}); convert it first, e.g. tensor.double()"
+            ) from err
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiu":
+        raise StateDictError(
+            f"from_torch_state_dict: key {key!r}: expected a numeric array or tensor, "
+            f"received dtype {array.dtype}"
+        )
+    return array
+
+
+def from_torch_state_dict(model: Layer, state_dict: Mapping[str, Any]) -> None:
+    """Copy a PyTorch state dict into ``model``, in place, undoing PyTorch's layouts.
+
+    Args:
+        model: The minitorchless model, built with the same architecture.
+        state_dict: ``torch_module.state_dict()``, or any mapping of the same
+            keys to tensors or arrays. Values are cast to the model's dtype.
+
+    Raises:
+        KeyMismatchError: Keys are missing or unexpected (a ``StateDictError``).
+        ShapeMismatchError: A tensor's shape differs from what the equivalent
+            PyTorch module has (a ``StateDictError``).
+        StateDictError: A value is not numeric.
+    """
+    if not isinstance(model, Layer):
+        raise TypeError(f"from_torch_state_dict: expected a Layer, received {model!r}")
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(
+            f"from_torch_state_dict: state_dict must be a mapping of names to tensors or "
+            f"arrays, received {type(state_dict).__name__}"
+        )
+    arrays = {key: _as_array(key, value) for key, value in state_dict.items()}
+    assign_arrays(torch_key_map(model), arrays, "from_torch_state_dict", exact_dtype=False)

@@ -1,0 +1,328 @@
+"""Saving and loading models: one ``.safetensors`` file per model, no pickle.
+
+A model file holds every parameter as a named tensor and, in the safetensors
+header's string-to-string metadata, the architecture as JSON::
+
+    {"format": "minitorchless", "format_version": "1",
+     "architecture": "{\\"layers\\": [...], \\"root\\": 3}", ...}
+
+``load`` rebuilds the layers from that description through ``from_config`` and
+then copies the tensors in. Nothing in a file is ever executed, evaluated or
+imported: a layer type is a name looked up in a table of built-in and registered
+classes, and any file that does not match what ``save`` writes is refused with
+a :class:`~minitorchless.errors.SerializationError` subclass.
+
+The package is split in three: :mod:`._files` reads and writes the safetensors
+container, :mod:`._architecture` encodes and rebuilds layer graphs, and this
+module puts them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+import numpy as np
+import safetensors.numpy
+
+from minitorchless.errors import (
+    CorruptFileError,
+    KeyMismatchError,
+    SerializationError,
+    ShapeMismatchError,
+    UnsupportedFormatVersionError,
+)
+from minitorchless.layers.base import Layer
+from minitorchless.parameter import Parameter
+from minitorchless.serialization._architecture import (
+    decode_architecture,
+    encode_architecture,
+    register_layer,
+    registered_layers,
+)
+from minitorchless.serialization._files import PathLike, read_safetensors, write_atomic
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "load",
+    "load_weights",
+    "register_layer",
+    "registered_layers",
+    "save",
+    "save_weights",
+]
+
+FORMAT_NAME = "minitorchless"
+"""The ``format`` entry of the metadata of every file minitorchless writes."""
+
+FORMAT_VERSION = 1
+"""The file layout version written by this release; ``load`` reads exactly this one."""
+
+Layout = Literal["minitorchless", "torch"]
+_LAYOUTS = ("minitorchless", "torch")
+
+# the key a tensor has in the file -> (the parameter's own dotted name, the
+# parameter, whether the file stores it transposed)
+KeyMap = dict[str, tuple[str, Parameter, bool]]
+
+
+def save(model: Layer, path: PathLike) -> None:
+    """Write ``model`` (architecture and weights) to one ``.safetensors`` file.
+
+    The file is written to a temporary file next to ``path`` and renamed over
+    it, so a crash or an exception mid-save leaves any previous file intact.
+
+    Args:
+        model: Any layer or container; its layers must be built in or have a
+            JSON-ready ``get_config()`` (see :func:`register_layer`).
+        path: Where to write, conventionally ending in ``.safetensors``.
+
+    Raises:
+        TypeError: A layer's ``get_config()`` holds a value that JSON cannot
+            store, or ``model`` is not a Layer.
+        ValueError: A layer class shares its name with another known layer.
+    """
+    _check_model("save", model)
+    metadata = _metadata(architecture=encode_architecture(model))
+    write_atomic(path, _serialize(_own_layout(model), metadata))
+
+
+def save_weights(model: Layer, path: PathLike, *, layout: Layout = "minitorchless") -> None:
+    """Write only the parameters of ``model`` to a ``.safetensors`` file.
+
+    Args:
+        model: The layer or container whose parameters are written.
+        path: Where to write (atomically, as :func:`save` does).
+        layout: ``"minitorchless"`` writes the model's own names and shapes;
+            ``"torch"`` writes the equivalent PyTorch state dict (``Dense``
+            weights transposed to ``nn.Linear``'s ``(out, in)``), which
+            ``safetensors.torch.load_file`` and ``load_state_dict`` read directly.
+    """
+    _check_model("save_weights", model)
+    _check_layout("save_weights", layout)
+    key_map = _own_layout(model) if layout == "minitorchless" else _torch_layout(model)
+    write_atomic(path, _serialize(key_map, _metadata(layout=layout)))
+
+
+def load(
+    path: PathLike,
+    custom_layers: Mapping[str, type[Layer]] | Iterable[type[Layer]] | None = None,
+) -> Layer:
+    """Rebuild the model saved by :func:`save` at ``path``, weights and all.
+
+    Built-in layers and containers need no code of yours. Your own layer classes
+    are found by the name they were saved under, either because they are
+    registered with :func:`register_layer` or because you pass them here.
+
+    Args:
+        path: The file written by :func:`save`.
+        custom_layers: Layer classes to resolve names with, before the registry
+            and the built-ins: a ``{name: class}`` mapping, or classes, each known
+            by its ``__name__``.
+
+    Returns:
+        The rebuilt model, each layer in the training mode it was saved in.
+
+    Raises:
+        OSError: The file cannot be read (``FileNotFoundError`` and friends).
+        TruncatedFileError: The file ends early.
+        CorruptFileError: The header, metadata or architecture is malformed, or
+            the file holds weights only.
+        UnsupportedFormatVersionError: The file's format version is not this
+            release's.
+        UnknownLayerError: A layer type is neither built in nor registered.
+        KeyMismatchError: Tensors are missing from the file, or extra.
+        ShapeMismatchError: A tensor's shape differs from its parameter's.
+    """
+    source = str(path)
+    metadata, arrays = read_safetensors(path)
+    _check_format(metadata, source)
+    if "architecture" not in metadata:
+        raise CorruptFileError(
+            f"{source}: the file holds weights only (saved by save_weights); build the "
+            f"model in code and call load_weights(model, {source!r})"
+        )
+    model = decode_architecture(metadata["architecture"], source, _resolver(custom_layers))
+    assign_arrays(_own_layout(model), arrays, source, exact_dtype=True)
+    return model
+
+
+def load_weights(model: Layer, path: PathLike, *, layout: Layout | None = None) -> None:
+    """Copy the parameters stored at ``path`` into ``model``, in place.
+
+    Every check runs before anything is written, so a bad file leaves the model
+    untouched. Tensors are cast to the model's dtype.
+
+    Args:
+        model: The model to fill; its parameter names must match the file's.
+        path: A file from :func:`save_weights` or :func:`save`, or any
+            safetensors file of floating tensors, e.g. one written by PyTorch.
+        layout: How the file lays out the weights, ``"minitorchless"`` or
+            ``"torch"``. Files written by minitorchless record it; a file
+            written by another tool must say, since a square ``Dense`` weight
+            looks the same either way.
+
+    Raises:
+        SerializationError: ``layout`` is missing for a foreign file, or differs
+            from the one the file records; and every error :func:`load` raises
+            about the file itself.
+    """
+    _check_model("load_weights", model)
+    if layout is not None:
+        _check_layout("load_weights", layout)
+    source = str(path)
+    metadata, arrays = read_safetensors(path)
+    if metadata.get("format") == FORMAT_NAME:
+        _check_format(metadata, source)
+        recorded = metadata.get("layout", "minitorchless")
+        if recorded not in _LAYOUTS:
+            raise CorruptFileError(f"{source}: unknown weights layout {recorded!r} in metadata")
+        if layout is not None and layout != recorded:
+            raise SerializationError(
+                f"{source}: the file holds weights in the {recorded!r} layout, "
+                f"but layout={layout!r} was requested"
+            )
+        torch_layout = recorded == "torch"
+    elif layout is None:
+        raise SerializationError(
+            f"{source}: the file was not written by minitorchless, so its layout is "
+            f"unknown; pass layout='torch' for a PyTorch state dict or "
+            f"layout='minitorchless' for this library's own names and shapes"
+        )
+    else:
+        torch_layout = layout == "torch"
+    key_map = _torch_layout(model) if torch_layout else _own_layout(model)
+    assign_arrays(key_map, arrays, source, exact_dtype=False)
+
+
+# ----------------------------------------------------------------- helpers
+def _check_model(caller: str, model: object) -> None:
+    if not isinstance(model, Layer):
+        raise TypeError(f"{caller}: model must be a minitorchless Layer, received {model!r}")
+
+
+def _check_layout(caller: str, layout: object) -> None:
+    if layout not in _LAYOUTS:
+        raise ValueError(f"{caller}: layout must be one of {_LAYOUTS}, received {layout!r}")
+
+
+def _metadata(**entries: str) -> dict[str, str]:
+    from minitorchless import __version__
+
+    return {
+        "format": FORMAT_NAME,
+        "format_version": str(FORMAT_VERSION),
+        "minitorchless_version": __version__,  # informative only: never checked
+        **entries,
+    }
+
+
+def _check_format(metadata: Mapping[str, str], source: str) -> None:
+    if metadata.get("format") != FORMAT_NAME:
+        raise CorruptFileError(
+            f"{source}: not a minitorchless model file: its metadata has no "
+            f"'format': {FORMAT_NAME!r} entry (was it written by another tool? "
+            f"load_weights(model, path, layout=...) reads plain weight files)"
+        )
+    version = metadata.get("format_version")
+    if version != str(FORMAT_VERSION):
+        hint = ""
+        if version is not None and version.isdigit() and int(version) > FORMAT_VERSION:
+            hint = ": it was written by a newer minitorchless; upgrade to read it"
+        raise UnsupportedFormatVersionError(
+            f"{source}: unsupported format version {version!r}; this release reads "
+            f"version {FORMAT_VERSION}{hint}"
+        )
+
+
+def _resolver(
+    custom_layers: Mapping[str, type[Layer]] | Iterable[type[Layer]] | None,
+) -> dict[str, type[Layer]]:
+    """The name -> class table ``load`` resolves types with: custom first, then known."""
+    custom: dict[str, type[Layer]] = {}
+    if isinstance(custom_layers, Mapping):
+        custom = dict(custom_layers)
+    elif custom_layers is not None:
+        custom = {getattr(cls, "__name__", repr(cls)): cls for cls in custom_layers}
+    for name, cls in custom.items():
+        if not (isinstance(cls, type) and issubclass(cls, Layer)):
+            raise TypeError(
+                f"load: custom_layers[{name!r}] must be a Layer subclass, received {cls!r}"
+            )
+    return {**registered_layers(), **custom}
+
+
+def _own_layout(model: Layer) -> KeyMap:
+    return {name: (name, parameter, False) for name, parameter in model.named_parameters()}
+
+
+def _torch_layout(model: Layer) -> KeyMap:
+    from minitorchless.interop.torch import torch_key_map  # only files in torch layout need it
+
+    return torch_key_map(model)
+
+
+def _serialize(key_map: KeyMap, metadata: dict[str, str]) -> bytes:
+    tensors = {}
+    for key, (_, parameter, transposed) in key_map.items():
+        value = parameter.value.T if transposed else parameter.value
+        # safetensors copies raw memory from the array's data pointer, so a
+        # transposed or sliced view must be made contiguous or its bytes come out scrambled
+        tensors[key] = np.ascontiguousarray(value)
+    return safetensors.numpy.save(tensors, metadata=metadata)
+
+
+def _preview(names: list[str], limit: int = 8) -> str:
+    # names may come from an untrusted file: show a few, not a megabyte of them
+    shown = ", ".join(repr(name[:80]) for name in names[:limit])
+    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
+    return f"[{shown}{more}]"
+
+
+def assign_arrays(
+    key_map: KeyMap, arrays: Mapping[str, Any], source: str, *, exact_dtype: bool
+) -> None:
+    """Check every tensor against its parameter, then copy them all in.
+
+    Shared by the file loaders and :func:`~minitorchless.from_torch_state_dict`,
+    so a file and a state dict are refused with the same errors.
+    """
+    missing = [key for key in key_map if key not in arrays]
+    unexpected = [key for key in arrays if key not in key_map]
+    if missing or unexpected:
+        problems = []
+        if missing:
+            problems.append(f"missing tensors for parameters {_preview(missing)}")
+        if unexpected:
+            problems.append(f"unexpected tensors {_preview(unexpected)}")
+        raise KeyMismatchError(
+            f"{source}: the tensors do not match the model's parameters: "
+            + "; ".join(problems),
+            missing,
+            unexpected,
+        )
+    updates = []
+    for key, (name, parameter, transposed) in key_map.items():
+        array = np.asarray(arrays[key])
+        expected = parameter.shape[::-1] if transposed else parameter.shape
+        if array.shape != expected:
+            raise ShapeMismatchError(
+                f"{source}: tensor {key!r} has shape {array.shape}, but the model's "
+                f"parameter {name!r} needs {expected}",
+                key,
+                expected,
+                array.shape,
+            )
+        if array.dtype.kind not in "fiu":
+            raise CorruptFileError(
+                f"{source}: tensor {key!r} has dtype {array.dtype}; parameters are numeric"
+            )
+        if exact_dtype and array.dtype != parameter.dtype:
+            raise CorruptFileError(
+                f"{source}: tensor {key!r} has dtype {array.dtype}, but the architecture "
+                f"builds parameter {name!r} in {parameter.dtype}"
+            )
+        updates.append((parameter, array.T if transposed else array))
+    for parameter, array in updates:
+        parameter.value[...] = array  # in place: optimizers and views keep seeing it
