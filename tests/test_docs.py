@@ -4,6 +4,12 @@ The blocks of one page run in order in one namespace (a page may build on its
 earlier blocks), in a temporary working directory. A block whose first line is
 ``# requires: name`` is skipped where that module cannot be imported (and run
 in CI, which installs everything).
+
+Beyond the code blocks: the code a page quotes in its equation-to-code tables
+must still be in the library, every public module has an API reference page,
+relative links and images resolve, the figure script draws every committed
+figure, and the site builds with ``mkdocs build --strict`` (where the ``docs``
+extra is installed).
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +53,135 @@ def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
             exec(code, namespace)
         except Exception as err:
             raise AssertionError(f"{page.name}, python block {number} failed: {err!r}") from err
+
+
+# ------------------------------------------------------------ quoted code
+TABLE_ROW = re.compile(r"^\|(.+)\|\s*$")
+CODE_SPAN = re.compile(r"`([^`]+)`")
+SOURCE = "\n".join(path.read_text() for path in sorted((ROOT / "minitorchless").rglob("*.py")))
+
+
+def _quoted_code(page: Path) -> list[tuple[int, str]]:
+    """Code spans in the ``code`` column of a page's tables, by line number.
+
+    A table whose header has a column starting with "code" pairs equations with
+    the library lines that compute them. Spans that are statements or calls
+    (they contain ``=``, ``(``, ``@`` or ``[``) must appear verbatim in the
+    source; names such as ``Dense.backward`` or ``dense.py`` are pointers.
+    """
+    quoted: list[tuple[int, str]] = []
+    column: int | None = None
+    for number, line in enumerate(page.read_text().splitlines(), start=1):
+        row = TABLE_ROW.match(line)
+        if row is None:
+            column = None
+            continue
+        cells = [cell.strip() for cell in row.group(1).split("|")]
+        if column is None:
+            starts = [i for i, cell in enumerate(cells) if cell.lower().startswith("code")]
+            column = starts[0] if starts else -1
+            continue
+        if column < 0 or column >= len(cells) or set(cells[0]) <= set("-: "):
+            continue
+        quoted += [(number, span) for span in CODE_SPAN.findall(cells[column])
+                   if any(mark in span for mark in "=(@[")]
+    return quoted
+
+
+@pytest.mark.parametrize("page", sorted((ROOT / "docs").rglob("*.md")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_quoted_code_is_still_in_the_library(page: Path) -> None:
+    missing = [f"line {number}: `{span}`" for number, span in _quoted_code(page)
+               if span not in SOURCE]
+    assert not missing, (
+        f"{page.relative_to(ROOT)} quotes code that is no longer in minitorchless/ "
+        "(update the table to the current line):\n  " + "\n  ".join(missing)
+    )
+
+
+def test_the_equation_tables_quote_code() -> None:
+    assert len(_quoted_code(ROOT / "docs" / "classic-network.md")) >= 10
+
+
+# ---------------------------------------------------------- API reference
+def _public_modules() -> list[str]:
+    """Dotted names of the modules that need an API page.
+
+    Private modules (a part starting with ``_``) are left out. A package's
+    ``__init__`` needs its own page only when it has no public submodule, i.e.
+    when it holds the code rather than re-exporting it.
+    """
+    package = ROOT / "minitorchless"
+    modules = []
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if path.name == "__init__.py":
+            parts = parts[:-1]
+            public = [p for p in path.parent.glob("*.py") if not p.name.startswith("_")]
+            public += [p for p in path.parent.iterdir() if p.is_dir()
+                       and (p / "__init__.py").exists() and not p.name.startswith("_")]
+            if public:
+                continue
+        if any(part.startswith("_") for part in parts):
+            continue
+        modules.append(".".join(parts))
+    return modules
+
+
+def test_every_public_module_has_an_api_page() -> None:
+    documented = set()
+    for page in (ROOT / "docs" / "api").glob("*.md"):
+        documented |= set(re.findall(r"^::: ([\w.]+)", page.read_text(), re.MULTILINE))
+    missing = [name for name in _public_modules() if name not in documented]
+    assert not missing, f"add a '::: name' line to a page of docs/api/ for: {missing}"
+    stale = sorted(name for name in documented
+                   if importlib.util.find_spec(name) is None)
+    assert not stale, f"docs/api/ documents modules that do not exist: {stale}"
+
+
+# ----------------------------------------------------------- links, figures
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+
+
+@pytest.mark.parametrize("page", [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_and_images_resolve(page: Path) -> None:
+    text = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.DOTALL | re.MULTILINE)
+    broken = []
+    for target in LINK.findall(text):
+        if re.match(r"[a-z]+:", target) or target.startswith("#"):
+            continue  # a web address or an anchor on the same page
+        if not (page.parent / target.split("#")[0]).exists():
+            broken.append(target)
+    assert not broken, f"{page.relative_to(ROOT)} links to missing files: {broken}"
+
+
+def test_figure_script_draws_every_committed_figure(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("sklearn")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "make_figures.py"), "--out", str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    drawn = {path.name for path in tmp_path.glob("*.png")}
+    committed = {path.name for path in (ROOT / "docs" / "figures").glob("*.png")}
+    assert drawn == committed, f"drawn {sorted(drawn)}, committed {sorted(committed)}"
+    used = "\n".join(page.read_text() for page in [ROOT / "README.md",
+                                                   *(ROOT / "docs").rglob("*.md")])
+    unused = sorted(name for name in committed if f"figures/{name}" not in used)
+    assert not unused, f"figures no page shows: {unused}"
+
+
+# -------------------------------------------------------------- the site
+def test_site_builds_strictly(tmp_path: Path) -> None:
+    """``mkdocs build --strict``: every page, link, nav entry and docstring resolves."""
+    for module in ("mkdocs", "material", "mkdocstrings_handlers.python"):
+        if importlib.util.find_spec(module.split(".")[0]) is None:
+            pytest.skip(f"{module} is not installed (pip install '.[docs]')")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600, check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

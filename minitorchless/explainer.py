@@ -1,0 +1,345 @@
+"""``explain``: one batch through a small network, step by step, in the tutorial's notation.
+
+``explain(model, X, y, loss)`` runs one forward and one backward pass on a copy
+of the model and writes down every step: the formula each layer applies, the
+shapes that go in and come out, and the first rows of the result. The numbers
+are the ones the layers really compute, so a learner can redo any step by hand
+(or in NumPy) and compare.
+
+The notation is the tutorial's, with samples as rows. The input is ``X``. The
+k-th ``Dense`` computes ``Zk = A(k-1) @ Wk`` (with ``A0 = X``), the activation
+after it ``Ak = g(Zk)``, and backward names ``deltak = dL/dZk``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from minitorchless.layers.activations import (
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from minitorchless.layers.base import Layer
+from minitorchless.layers.dense import Dense
+from minitorchless.layers.sequential import Sequential
+from minitorchless.losses import CrossEntropyLoss, Loss, MSELoss
+
+__all__ = ["Explanation", "Step", "explain"]
+
+FloatArray = NDArray[np.floating[Any]]
+Phase = Literal["forward", "loss", "backward"]
+
+# Forward and backward formulas of the activations, in terms of their input and
+# output symbols. The backward ones use the output only, as the layers do.
+_ACTIVATIONS: dict[type[Layer], tuple[str, str]] = {
+    Sigmoid: ("{out} = 1 / (1 + exp(-{inp}))", "dL/d{out} * {out} * (1 - {out})"),
+    Tanh: ("{out} = tanh({inp})", "dL/d{out} * (1 - {out}**2)"),
+    ReLU: ("{out} = max({inp}, 0)", "dL/d{out} * ({out} > 0)"),
+    LeakyReLU: (
+        "{out} = where({inp} > 0, {inp}, {slope} * {inp})",
+        "dL/d{out} * where({out} > 0, 1, {slope})",
+    ),
+    Identity: ("{out} = {inp}", "dL/d{out}"),
+    Softmax: (
+        "{out} = exp({inp}) / sum(exp({inp}), axis=-1)",
+        "{out} * (dL/d{out} - sum(dL/d{out} * {out}, axis=-1))",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One computation of the pass.
+
+    Attributes:
+        phase: ``"forward"``, ``"loss"`` or ``"backward"``.
+        layer: Where it happens: the layer's dotted name and class, e.g.
+            ``"[0] Dense"``, or the loss's class.
+        name: The symbol of the result, e.g. ``"Z1"``, ``"delta2"``, ``"dL/dW1"``.
+        formula: What is computed, e.g. ``"Z1 = X @ W1"``.
+        shapes: The shapes involved, e.g. ``"(4, 5) @ (5, 4) -> (4, 4)"``.
+        value: The result, as the layer computed it.
+        per_sample: Whether ``value`` has a row per sample (only the first
+            rows are printed) rather than being a parameter's gradient.
+    """
+
+    phase: Phase
+    layer: str
+    name: str
+    formula: str
+    shapes: str
+    value: FloatArray
+    per_sample: bool = True
+
+
+@dataclass
+class Explanation:
+    """Everything ``explain`` computed: the steps, in order, and their results by symbol.
+
+    ``str(explanation)`` is the printed walk-through; ``explanation["delta1"]``
+    is the array behind a symbol.
+
+    Attributes:
+        steps: The forward steps, the loss, then the backward steps.
+        loss: The loss of the batch.
+        values: Every result by symbol: ``"X"``, ``"Z1"``, ``"A1"``, ...,
+            ``"dL/dA2"``, ``"delta2"``, ``"dL/dW2"``, ...
+        text: The walk-through as printed.
+    """
+
+    steps: list[Step] = field(default_factory=list)
+    loss: float = float("nan")
+    values: dict[str, FloatArray] = field(default_factory=dict)
+    text: str = ""
+
+    def __getitem__(self, name: str) -> FloatArray:
+        if name not in self.values:
+            raise KeyError(f"explain: no value named {name!r}; available: {list(self.values)}")
+        return self.values[name]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _leaves(layer: Layer, prefix: str = "") -> Iterator[tuple[str, Layer]]:
+    """The layers of nested ``Sequential``s in order, by dotted name; other layers whole."""
+    if isinstance(layer, Sequential):
+        for name, child in layer.children():
+            yield from _leaves(child, f"{prefix}{name}.")
+    else:
+        yield prefix.rstrip(".") or "model", layer
+
+
+def _shape(array: FloatArray) -> str:
+    return str(tuple(array.shape))
+
+
+class _Namer:
+    """Hands out the tutorial's symbols (Z1, A1, ...), never the same one twice."""
+
+    def __init__(self) -> None:
+        self.dense = 0
+        self.used: set[str] = {"X", "Y"}
+
+    def fresh(self, symbol: str) -> str:
+        while symbol in self.used:  # e.g. two activations in a row: A1, then A1'
+            symbol += "'"
+        self.used.add(symbol)
+        return symbol
+
+
+def _format_value(value: FloatArray, rows: int | None, precision: int) -> str:
+    array = np.asarray(value)
+    cut = rows is not None and array.ndim > 1 and array.shape[0] > rows
+    shown = array[:rows] if cut else array
+    text = np.array2string(shown, precision=precision, suppress_small=True, max_line_width=88)
+    if shown is not array:
+        text += f"   (first {rows} of {array.shape[0]} rows)"
+    return text
+
+
+def _loss_formulas(loss: Loss, prediction: str, grad: FloatArray) -> tuple[str, str]:
+    """Forward and backward formulas of the loss, with N spelled out for MSE."""
+    if isinstance(loss, MSELoss):
+        if loss.reduction == "mean":
+            sizes = " * ".join(str(size) for size in grad.shape)
+            count = f"N = {sizes} = {grad.size}" if grad.ndim > 1 else f"N = {grad.size}"
+            return (
+                f"L = sum(({prediction} - Y)**2) / N,  {count}",
+                f"dL/d{prediction} = 2 / N * ({prediction} - Y)",
+            )
+        return f"L = sum(({prediction} - Y)**2)", f"dL/d{prediction} = 2 * ({prediction} - Y)"
+    if isinstance(loss, CrossEntropyLoss):
+        # the softmax is fused into the loss: its input is the logits
+        if loss.reduction == "mean":
+            return (
+                f"L = -sum(Y * log(softmax({prediction}))) / n,  n = {grad.shape[0]}",
+                f"dL/d{prediction} = (softmax({prediction}) - Y) / n",
+            )
+        return (f"L = -sum(Y * log(softmax({prediction})))",
+                f"dL/d{prediction} = softmax({prediction}) - Y")
+    name = type(loss).__name__
+    return f"L = {name}({prediction}, Y)", f"dL/d{prediction} = {name}.backward()"
+
+
+def explain(
+    model: Layer,
+    X: ArrayLike,
+    y: ArrayLike,
+    loss: Loss,
+    *,
+    rows: int = 2,
+    precision: int = 4,
+    print_fn: Callable[[str], None] | None = print,
+) -> Explanation:
+    """Walk one batch through the model, forward and backward, printing every step.
+
+    Each step shows the formula applied, the shapes and the first ``rows`` rows
+    of the result, e.g.::
+
+        [0] Dense    Z1 = X @ W1                               (6, 5) @ (5, 4) -> (6, 4)
+        [1] Sigmoid  delta1 = dL/dZ1 = dL/dA1 * A1 * (1 - A1)  (6, 4) -> (6, 4)
+
+    The passes run on a deep copy: the model's weights, gradients and caches
+    are left exactly as they were. Nested ``Sequential``s are walked layer by
+    layer; any other layer (a graph, a custom layer) appears as one step.
+
+    Args:
+        model: A small network, usually a ``Sequential``.
+        X: One batch of inputs, ``(batch, in_features)``. Keep it small (a few
+            rows): every step prints its values.
+        y: The targets for the batch, as ``loss`` expects them.
+        loss: The loss function, e.g. ``MSELoss()``.
+        rows: How many rows of each batch-sized result to show.
+        precision: Digits shown after the decimal point.
+        print_fn: Where the text goes, line by line; ``None`` prints nothing.
+
+    Returns:
+        An ``Explanation``: the steps, the loss, every result by symbol
+        (``explanation["delta1"]``) and the printed text.
+
+    Raises:
+        TypeError: ``model`` is not a Layer or ``loss`` is not a Loss.
+    """
+    if not isinstance(model, Layer):
+        raise TypeError(f"explain: model must be a Layer, received {type(model).__name__}")
+    if not isinstance(loss, Loss):
+        raise TypeError(
+            f"explain: loss must be a Loss such as MSELoss(), received {type(loss).__name__}"
+        )
+    if rows < 1:
+        raise ValueError(f"explain: rows must be >= 1, received {rows}")
+    work = copy.deepcopy(model)  # the user's model keeps its gradients and caches
+    work.zero_grad()
+    loss = copy.deepcopy(loss)
+    result = Explanation()
+    namer = _Namer()
+
+    def record(phase: Phase, where: str, name: str, formula: str, shapes: str,
+               value: FloatArray, per_sample: bool = True) -> None:
+        result.steps.append(Step(phase, where, name, formula, shapes, value, per_sample))
+        result.values[name] = value
+
+    # ----------------------------------------------------------------- forward
+    current = np.asarray(X)
+    result.values["X"] = current
+    symbol = "X"
+    # per layer, in order: (where, layer, input symbol, output symbol, weight symbol)
+    trail: list[tuple[str, Layer, str, str, str]] = []
+    for name, layer in _leaves(work):
+        where = f"[{name}] {type(layer).__name__}"
+        outputs = layer.forward(current)
+        weight = ""
+        if isinstance(layer, Dense):
+            namer.dense += 1
+            k = namer.dense
+            out, weight = namer.fresh(f"Z{k}"), namer.fresh(f"W{k}")
+            result.values[weight] = layer.weight.value
+            bias = ""
+            if layer.bias is not None:
+                bias = f" + {namer.fresh(f'b{k}')}"
+                result.values[bias[3:]] = layer.bias.value
+            formula = f"{out} = {symbol} @ {weight}{bias}"
+            shapes = f"{_shape(layer._cache)} @ {_shape(layer.weight.value)} -> {_shape(outputs)}"
+        elif type(layer) in _ACTIVATIONS:
+            out = namer.fresh(f"A{namer.dense}")
+            slope = getattr(layer, "negative_slope", "")
+            formula = _ACTIVATIONS[type(layer)][0].format(out=out, inp=symbol, slope=slope)
+            shapes = f"{_shape(np.asarray(current))} -> {_shape(outputs)}"
+        else:
+            out = namer.fresh(f"H{len(trail)}")
+            formula = f"{out} = {type(layer).__name__}({symbol})"
+            shapes = f"{_shape(np.asarray(current))} -> {_shape(outputs)}"
+        record("forward", where, out, formula, shapes, outputs)
+        trail.append((where, layer, symbol, out, weight))
+        current, symbol = outputs, out
+
+    # -------------------------------------------------------------------- loss
+    result.loss = loss(current, y)
+    grad = loss.backward()
+    forward_formula, backward_formula = _loss_formulas(loss, symbol, grad)
+    loss_name = type(loss).__name__
+    record("loss", loss_name, "L", forward_formula, f"{_shape(current)} -> ()",
+           np.asarray(result.loss))
+    record("backward", loss_name, f"dL/d{symbol}", backward_formula,
+           f"{_shape(current)} -> {_shape(grad)}", grad)
+
+    # ---------------------------------------------------------------- backward
+    for where, layer, inp, out, weight in reversed(trail):
+        grad_output = grad
+        grad = layer.backward(grad_output)
+        if isinstance(layer, Dense):
+            inputs = layer._cache
+            delta = f"delta{weight[1:]}"  # set by the activation after this Dense, if any
+            incoming = delta if delta in result.values else f"dL/d{out}"
+            record("backward", where, f"dL/d{weight}", f"dL/d{weight} = {inp}.T @ {incoming}",
+                   f"{_shape(inputs.T)} @ {_shape(grad_output)} -> {_shape(layer.weight.grad)}",
+                   layer.weight.grad.copy(), per_sample=False)
+            if layer.bias is not None:
+                bias = f"b{weight[1:]}"
+                record("backward", where, f"dL/d{bias}", f"dL/d{bias} = sum({incoming}, axis=0)",
+                       f"{_shape(grad_output)} -> {_shape(layer.bias.grad)}",
+                       layer.bias.grad.copy(), per_sample=False)
+            record("backward", where, f"dL/d{inp}", f"dL/d{inp} = {incoming} @ {weight}.T",
+                   f"{_shape(grad_output)} @ {_shape(layer.weight.value.T)} -> {_shape(grad)}",
+                   grad)
+        else:
+            # the gradient of a Dense output Zk is the tutorial's deltak
+            name = f"delta{inp[1:]}" if inp.startswith("Z") else f"dL/d{inp}"
+            if type(layer) in _ACTIVATIONS:
+                slope = getattr(layer, "negative_slope", "")
+                rule = _ACTIVATIONS[type(layer)][1].format(out=out, slope=slope)
+            else:
+                rule = f"{type(layer).__name__}.backward(dL/d{out})"
+            formula = f"{name} = {rule}" if name.startswith("dL/d") else (
+                f"{name} = dL/d{inp} = {rule}")
+            record("backward", where, name, formula,
+                   f"{_shape(grad_output)} -> {_shape(grad)}", grad)
+
+    result.text = _render(result, rows, precision)
+    if print_fn is not None:
+        for line in result.text.splitlines():
+            print_fn(line)
+    return result
+
+
+def _render(result: Explanation, rows: int, precision: int) -> str:
+    """Lay the steps out as aligned text: where, formula, shapes, then the values."""
+    x = result.values["X"]
+    weights = [name for name in result.values if name[0] in "Wb"]
+    listed = ", ".join(f"{name} {_shape(result.values[name])}" for name in weights)
+    lines = [f"Parameters: {listed}"]
+    for name in weights:
+        label = f"  {name} = "
+        value = _format_value(result.values[name], None, precision)
+        lines.append(label + value.replace("\n", "\n" + " " * len(label)))
+    lines.append(f"Forward: one batch of {x.shape[0] if x.ndim else 1} samples, X {_shape(x)}")
+    width_where = max(len(step.layer) for step in result.steps)
+    width_formula = max(len(step.formula) for step in result.steps)
+    phase: Phase = "forward"
+    for step in result.steps:
+        if step.phase != phase:
+            phase = step.phase
+            lines.append("Loss:" if phase == "loss" else "Backward:")
+        lines.append(
+            f"  {step.layer:<{width_where}}  {step.formula:<{width_formula}}  {step.shapes}"
+        )
+        if step.phase == "loss":
+            lines.append(f"  {'':<{width_where}}  L = {float(step.value):.{precision + 2}g}")
+            continue
+        label = f"{step.name} = "
+        value = _format_value(step.value, rows if step.per_sample else None, precision)
+        indent = " " * (4 + width_where + len(label))
+        value = value.replace("\n", "\n" + indent)
+        lines.append(f"  {'':<{width_where}}  {label}{value}")
+    return "\n".join(lines)
