@@ -1,30 +1,130 @@
 """minitorchless: a small, readable and fast neural-network framework on NumPy."""
 
-from minitorchless import init, testing
-from minitorchless.errors import ShapeError, StateDictError
-from minitorchless.layers import Activation, Dense, Layer, ReLU, Sequential, Sigmoid, Tanh
-from minitorchless.losses import Loss, MSELoss
-from minitorchless.optim import SGD, Optimizer
+from minitorchless import callbacks, data, init, metrics, testing
+from minitorchless.checkpoint import ModelCheckpoint
+from minitorchless.errors import (
+    CorruptFileError,
+    KeyMismatchError,
+    SerializationError,
+    ShapeError,
+    ShapeMismatchError,
+    StateDictError,
+    TruncatedFileError,
+    UnknownLayerError,
+    UnsupportedFormatVersionError,
+)
+from minitorchless.explainer import explain
+from minitorchless.history import History
+from minitorchless.inspector import Inspector
+from minitorchless.interop import from_torch_state_dict, to_torch_state_dict
+from minitorchless.layers import (
+    Activation,
+    Add,
+    Concatenate,
+    Dense,
+    Dropout,
+    Graph,
+    Identity,
+    Layer,
+    LeakyReLU,
+    Merge,
+    Parallel,
+    ReLU,
+    Residual,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from minitorchless.losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    L1Loss,
+    Loss,
+    MSELoss,
+)
+from minitorchless.onnx_export import export_onnx
+from minitorchless.optim import (
+    SGD,
+    Adam,
+    AdamW,
+    CosineAnnealingLR,
+    ExponentialLR,
+    LRScheduler,
+    Optimizer,
+    RMSprop,
+    StepLR,
+)
 from minitorchless.parameter import Parameter
+from minitorchless.serialization import load, load_weights, register_layer, save, save_weights
+from minitorchless.training import DivergenceWarning, evaluate, fit, predict
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SGD",
     "Activation",
+    "Adam",
+    "AdamW",
+    "Add",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "Concatenate",
+    "CorruptFileError",
+    "CosineAnnealingLR",
+    "CrossEntropyLoss",
     "Dense",
+    "DivergenceWarning",
+    "Dropout",
+    "ExponentialLR",
+    "Graph",
+    "History",
+    "Identity",
+    "Inspector",
+    "KeyMismatchError",
+    "L1Loss",
+    "LRScheduler",
     "Layer",
+    "LeakyReLU",
     "Loss",
     "MSELoss",
+    "Merge",
+    "ModelCheckpoint",
     "Optimizer",
+    "Parallel",
     "Parameter",
+    "RMSprop",
     "ReLU",
+    "Residual",
     "Sequential",
+    "SerializationError",
     "ShapeError",
+    "ShapeMismatchError",
     "Sigmoid",
+    "Softmax",
     "StateDictError",
+    "StepLR",
     "Tanh",
+    "TruncatedFileError",
+    "UnknownLayerError",
+    "UnsupportedFormatVersionError",
     "__version__",
+    "callbacks",
+    "data",
+    "evaluate",
+    "explain",
+    "export_onnx",
+    "fit",
+    "from_torch_state_dict",
     "init",
+    "load",
+    "load_weights",
+    "metrics",
+    "predict",
+    "register_layer",
+    "save",
+    "save_weights",
     "testing",
+    "to_torch_state_dict",
 ]

@@ -106,3 +106,59 @@ def float_dtype(owner: str, dtype: DTypeLike) -> np.dtype[Any]:
             f"received {resolved}"
         )
     return resolved
+
+
+def non_negative_int(owner: str, name: str, value: Any) -> int:
+    """Return ``value`` if it is an integer >= 0, else raise naming ``owner`` and ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner}: {name} must be an integer, received {value!r}")
+    if value < 0:
+        raise ValueError(f"{owner}: {name} must be >= 0, received {value}")
+    return int(value)
+
+
+def open_fraction(owner: str, name: str, value: Any) -> float:
+    """Return ``value`` as a float if it lies strictly between 0 and 1, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a number in (0, 1), received {value!r}")
+    number = float(value)
+    if not 0 < number < 1:  # also refuses NaN, for which every comparison is False
+        raise ValueError(
+            f"{owner}: {name} must be strictly between 0 and 1, received {value!r}"
+        )
+    return number
+
+
+def generator(owner: str, rng: Any) -> np.random.Generator:
+    """Return ``rng``, or a fresh unseeded Generator for ``None``; refuse anything else.
+
+    Legacy ``RandomState`` objects and integer seeds are refused on purpose:
+    randomness enters the library only as an explicit ``np.random.Generator``.
+    """
+    if rng is None:
+        return np.random.default_rng()
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{owner}: rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+            f"received {rng!r}"
+        )
+    return rng
+
+
+def check_finite(owner: str, name: str, array: NDArray[Any]) -> None:
+    """Raise ``ValueError`` if a floating ``array`` holds NaN or infinity.
+
+    The message gives the count and the first offending row so that the bad
+    sample can be found. Integer and boolean arrays are always finite.
+    """
+    if array.dtype.kind not in "fc":
+        return
+    finite = np.isfinite(array)
+    if finite.all():
+        return
+    bad = ~finite
+    first = np.argwhere(bad)[0]
+    raise ValueError(
+        f"{owner}: {name} contains {int(bad.sum())} non-finite value(s) (NaN or inf), "
+        f"the first at index {tuple(int(i) for i in first)}; clean or impute the data first"
+    )
