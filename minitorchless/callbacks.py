@@ -28,6 +28,7 @@ __all__ = [
     "Callback",
     "EarlyStopping",
     "LearningRateScheduler",
+    "MonitorCallback",
     "Logs",
     "Schedule",
     "TrainingState",
@@ -145,7 +146,64 @@ class Callback:
         """Called after the optimizer step of batch ``batch``, with its loss and metrics."""
 
 
-class EarlyStopping(Callback):
+class MonitorCallback(Callback):
+    """Base of callbacks that watch one logged value for improvement.
+
+    It holds what ``EarlyStopping`` and ``ModelCheckpoint`` share: the name of
+    the value, whether lower or higher is better, the smallest change that
+    counts, and the best value and epoch so far (reset at every ``fit``).
+
+    Args:
+        monitor: The logged value to watch: ``"val_loss"`` (needs validation
+            data), ``"loss"``, or ``"accuracy"``, ``"val_accuracy"``... for metrics.
+        mode: ``"min"`` (lower is better), ``"max"``, or ``"auto"``: ``"max"``
+            for names ending in ``accuracy``, ``"min"`` for everything else.
+        min_delta: The smallest change that counts as an improvement, >= 0.
+    """
+
+    def __init__(
+        self, monitor: str, mode: Literal["auto", "min", "max"], min_delta: float
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        if not isinstance(monitor, str):
+            raise TypeError(f"{owner}: monitor must be a string, received {monitor!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', received {mode!r}")
+        self.monitor = monitor
+        self.min_delta = positive_float(owner, "min_delta", min_delta, allow_zero=True)
+        if mode == "auto":
+            mode = "max" if monitor.endswith("accuracy") else "min"
+        self.mode: Literal["min", "max"] = mode
+        self._reset()
+
+    def _reset(self) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch: int | None = None
+
+    def _improved(self, value: float) -> bool:
+        # NaN never improves: every comparison with it is False
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def _monitored(self, logs: Logs) -> float:
+        """The monitored value in this epoch's logs; a clear error if it is not logged."""
+        if self.monitor not in logs:
+            hint = " (pass validation_data or validation_split to fit)" if (
+                self.monitor.startswith("val_")
+            ) else ""
+            raise ValueError(
+                f"{type(self).__name__}: monitor {self.monitor!r} is not among the logged "
+                f"values {sorted(logs)}{hint}"
+            )
+        return float(logs[self.monitor])
+
+    def on_train_begin(self, logs: Logs) -> None:
+        self._reset()  # a callback object may be reused across fit calls
+
+
+class EarlyStopping(MonitorCallback):
     """Stop training when a monitored value has stopped improving.
 
     Args:
@@ -179,48 +237,19 @@ class EarlyStopping(Callback):
         mode: Literal["auto", "min", "max"] = "auto",
         restore_best_weights: bool = False,
     ) -> None:
-        super().__init__()
-        if not isinstance(monitor, str):
-            raise TypeError(f"EarlyStopping: monitor must be a string, received {monitor!r}")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(
-                f"EarlyStopping: mode must be 'auto', 'min' or 'max', received {mode!r}"
-            )
-        self.monitor = monitor
         self.patience = non_negative_int("EarlyStopping", "patience", patience)
-        self.min_delta = positive_float("EarlyStopping", "min_delta", min_delta, allow_zero=True)
-        if mode == "auto":
-            mode = "max" if monitor.endswith("accuracy") else "min"
-        self.mode: Literal["min", "max"] = mode
         self.restore_best_weights = bool(restore_best_weights)
-        self._reset()
+        super().__init__(monitor, mode, min_delta)
 
     def _reset(self) -> None:
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_epoch: int | None = None
+        super()._reset()
         self.stopped_epoch: int | None = None
         self.wait = 0
         self._best_weights: dict[str, NDArray[Any]] | None = None
 
-    def _improved(self, value: float) -> bool:
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
-
-    def on_train_begin(self, logs: Logs) -> None:
-        self._reset()  # a callback object may be reused across fit calls
-
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
-        if self.monitor not in logs:
-            hint = " (pass validation_data or validation_split to fit)" if (
-                self.monitor.startswith("val_")
-            ) else ""
-            raise ValueError(
-                f"EarlyStopping: monitor {self.monitor!r} is not among the logged values "
-                f"{sorted(logs)}{hint}"
-            )
-        value = float(logs[self.monitor])
-        if self._improved(value):  # NaN never improves: every comparison with it is False
+        value = self._monitored(logs)
+        if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self._best_weights = self.model.state_dict()

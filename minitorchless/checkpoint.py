@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Literal
 
-from minitorchless.callbacks import Callback, Logs
+from minitorchless.callbacks import Logs, MonitorCallback
 from minitorchless.serialization import save, save_weights
 
 __all__ = ["ModelCheckpoint"]
 
 
-class ModelCheckpoint(Callback):
+class ModelCheckpoint(MonitorCallback):
     """Save the model during ``fit``: after every epoch, or only when it improves.
 
     Files are written with :func:`~minitorchless.save` (or ``save_weights``),
@@ -57,52 +56,20 @@ class ModelCheckpoint(Callback):
         save_weights_only: bool = False,
         min_delta: float = 0.0,
     ) -> None:
-        super().__init__()
         if not isinstance(filepath, (str, os.PathLike)):
             raise TypeError(f"ModelCheckpoint: filepath must be a path, received {filepath!r}")
-        if not isinstance(monitor, str):
-            raise TypeError(f"ModelCheckpoint: monitor must be a string, received {monitor!r}")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(
-                f"ModelCheckpoint: mode must be 'auto', 'min' or 'max', received {mode!r}"
-            )
-        if not (isinstance(min_delta, (int, float)) and math.isfinite(min_delta)) or min_delta < 0:
-            raise ValueError(f"ModelCheckpoint: min_delta must be >= 0, received {min_delta!r}")
         self.filepath = os.fspath(filepath)
-        self.monitor = monitor
-        if mode == "auto":
-            mode = "max" if monitor.endswith("accuracy") else "min"
-        self.mode: Literal["min", "max"] = mode
         self.save_best_only = bool(save_best_only)
         self.save_weights_only = bool(save_weights_only)
-        self.min_delta = float(min_delta)
-        self._reset()
+        super().__init__(monitor, mode, min_delta)
 
     def _reset(self) -> None:
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_epoch: int | None = None
+        super()._reset()
         self.last_path: Path | None = None
-
-    def _improved(self, value: float) -> bool:
-        # NaN never improves: every comparison with it is False
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
-
-    def on_train_begin(self, logs: Logs) -> None:
-        self._reset()  # a callback object may be reused across fit calls
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
         if self.save_best_only:
-            if self.monitor not in logs:
-                hint = " (pass validation_data or validation_split to fit)" if (
-                    self.monitor.startswith("val_")
-                ) else ""
-                raise ValueError(
-                    f"ModelCheckpoint: monitor {self.monitor!r} is not among the logged "
-                    f"values {sorted(logs)}{hint}"
-                )
-            value = float(logs[self.monitor])
+            value = self._monitored(logs)
             if not self._improved(value):
                 return
             self.best, self.best_epoch = value, epoch

@@ -143,15 +143,7 @@ def binary_accuracy(
         def logit_accuracy(predictions, targets):
             return binary_accuracy(predictions, targets, threshold=0.0)
     """
-    predictions = np.asarray(predictions)
-    targets = np.asarray(targets)
-    if predictions.shape != targets.shape:
-        raise ShapeError(
-            f"binary_accuracy: predictions and targets must have the same shape, received "
-            f"predictions {predictions.shape} and targets {targets.shape}"
-        )
-    if predictions.size == 0:
-        raise ValueError("binary_accuracy: received empty predictions and targets")
+    predictions, targets = _same_shape("binary_accuracy", predictions, targets)
     return float(np.count_nonzero((predictions > threshold) == (targets > 0.5))) / predictions.size
 
 
@@ -194,7 +186,10 @@ def confusion_matrix(
     return counts.reshape(num_classes, num_classes)
 
 
-def _same_shape(owner: str, predictions: ArrayLike, targets: ArrayLike) -> NDArray[Any]:
+def _same_shape(
+    owner: str, predictions: ArrayLike, targets: ArrayLike
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Both arrays, checked to have one shape and at least one element."""
     predictions = np.asarray(predictions)
     targets = np.asarray(targets)
     if predictions.shape != targets.shape:
@@ -205,18 +200,23 @@ def _same_shape(owner: str, predictions: ArrayLike, targets: ArrayLike) -> NDArr
         )
     if predictions.size == 0:
         raise ValueError(f"{owner}: received empty predictions and targets")
+    return predictions, targets
+
+
+def _difference(owner: str, predictions: ArrayLike, targets: ArrayLike) -> NDArray[Any]:
+    predictions, targets = _same_shape(owner, predictions, targets)
     return np.asarray(predictions - targets, dtype=np.result_type(predictions, np.float32))
 
 
 def mse(predictions: ArrayLike, targets: ArrayLike) -> float:
     """Mean squared error over all elements: ``mean((predictions - targets) ** 2)``."""
-    diff = _same_shape("mse", predictions, targets).reshape(-1)
+    diff = _difference("mse", predictions, targets).reshape(-1)
     return float(np.dot(diff, diff)) / diff.size
 
 
 def mae(predictions: ArrayLike, targets: ArrayLike) -> float:
     """Mean absolute error over all elements: ``mean(|predictions - targets|)``."""
-    diff = _same_shape("mae", predictions, targets)
+    diff = _difference("mae", predictions, targets)
     return float(np.abs(diff).mean())
 
 
