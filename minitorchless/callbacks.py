@@ -28,8 +28,8 @@ __all__ = [
     "Callback",
     "EarlyStopping",
     "LearningRateScheduler",
-    "MonitorCallback",
     "Logs",
+    "MonitorCallback",
     "Schedule",
     "TrainingState",
 ]

@@ -3,7 +3,8 @@
 The loss of a batch is measured on the forward pass *before* that batch's
 optimizer step, so a non-finite loss at batch k convicts the weights that step
 k-1 produced. Going back therefore needs the weights from before step k-1,
-which ``_Snapshot`` keeps.
+which ``Snapshot`` keeps. The optimizer's running state (momentum, moment
+estimates) has seen the diverging gradients, so it is reset too.
 """
 
 from __future__ import annotations
@@ -79,13 +80,15 @@ def diverged(
 ) -> None:
     """Go back to the last finite weights, record why, and warn."""
     restored = snapshot.restore()
+    # momentum or moments that saw the diverging gradients would undo the rollback
+    state.optimizer.reset_state()
     where = f"epoch {epoch + 1} (of {state.epochs}), batch {batch + 1} (of {batches})"
     history.diverged = True
     state.stop_requested = True
     state.stop_reason = f"diverged: the loss became {value} at {where}"
     kept = (
         "the model keeps the weights from before the last step, the last ones with a "
-        "finite loss"
+        "finite loss, and the optimizer's running state is reset"
         if restored
         else "no step had been taken: the initial weights already give this loss"
     )

@@ -111,6 +111,19 @@ class Explanation:
         return self.text
 
 
+def _refuse_shared(leaves: list[tuple[str, Layer]]) -> None:
+    """explain shows one cache and one gradient per layer: a layer used twice has two."""
+    first_name: dict[int, str] = {}
+    for name, layer in leaves:
+        if id(layer) in first_name:
+            raise ValueError(
+                f"explain: {type(layer).__name__} at {first_name[id(layer)]!r} is used again "
+                f"at {name!r}; explain shows one forward and backward step per layer, so it "
+                f"takes models without shared layers (gradcheck checks shared ones)"
+            )
+        first_name[id(layer)] = name
+
+
 def _leaves(layer: Layer, prefix: str = "") -> Iterator[tuple[str, Layer]]:
     """The layers of nested ``Sequential``s in order, by dotted name; other layers whole."""
     if isinstance(layer, Sequential):
@@ -236,7 +249,9 @@ def explain(
     symbol = "X"
     # per layer, in order: (where, layer, input symbol, output symbol, weight symbol)
     trail: list[tuple[str, Layer, str, str, str]] = []
-    for name, layer in _leaves(work):
+    leaves = list(_leaves(work))
+    _refuse_shared(leaves)
+    for name, layer in leaves:
         where = f"[{name}] {type(layer).__name__}"
         outputs = layer.forward(current)
         weight = ""

@@ -8,7 +8,24 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # matplotlib is an optional extra, imported only inside plot()
     from matplotlib.figure import Figure
 
-__all__ = ["History"]
+__all__ = ["History", "append_row"]
+
+
+def append_row(table: dict[str, list[float]], rows: int, values: Mapping[str, float]) -> None:
+    """Append one row of ``values`` to a table of columns that each hold ``rows`` values.
+
+    Every column stays ``rows + 1`` long: a name first seen now is padded with
+    NaN before, a name missing now gets NaN. The padding is built only for a new
+    name, so recording stays linear in the number of rows.
+    """
+    for name, value in values.items():
+        column = table.get(name)
+        if column is None:
+            column = table[name] = [float("nan")] * rows
+        column.append(float(value))
+    for column in table.values():
+        if len(column) == rows:  # a name that this row does not have
+            column.append(float("nan"))
 
 
 class History:
@@ -42,14 +59,8 @@ class History:
 
     def record(self, epoch: int, logs: Mapping[str, float]) -> None:
         """Append one epoch's values. A name first seen late is padded with NaN before."""
-        count = len(self.epoch)
+        append_row(self.history, len(self.epoch), logs)
         self.epoch.append(epoch)
-        for name, value in logs.items():
-            # pad with NaN so that every list stays aligned with self.epoch
-            self.history.setdefault(name, [float("nan")] * count).append(float(value))
-        for values in self.history.values():
-            if len(values) == count:  # a name that this epoch did not log
-                values.append(float("nan"))
 
     def __getitem__(self, name: str) -> list[float]:
         return self.history[name]

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from minitorchless._checks import positive_float, positive_int
 from minitorchless.callbacks import Callback, Logs
+from minitorchless.history import append_row
 from minitorchless.layers.activations import Activation, ReLU, Sigmoid, Tanh
 from minitorchless.layers.base import Layer
 from minitorchless.parameter import Parameter
@@ -230,15 +231,9 @@ class Inspector(Callback):
                 self._counts[name] = self._counts.get(name, 0) + 1
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
-        count = len(self.epochs)
+        means = {name: total / self._counts[name] for name, total in self._sums.items()}
+        append_row(self.layer_stats, len(self.epochs), means)
         self.epochs.append(epoch)
-        for name, total in self._sums.items():
-            # pad with NaN so that every list stays aligned with self.epochs
-            values = self.layer_stats.setdefault(name, [float("nan")] * count)
-            values.append(total / self._counts[name])
-        for values in self.layer_stats.values():
-            if len(values) == count:
-                values.append(float("nan"))
 
     # ------------------------------------------------------------ statistics
     def measure(self) -> dict[str, float]:

@@ -73,6 +73,7 @@ class Loss(ABC):
 
     def _predictions(self, predictions: ArrayLike) -> FloatArray:
         """Validate the predictions: a non-empty floating array."""
+        self._cache = None  # a forward that fails must not leave the last batch's gradient
         predictions = as_float_array(self, predictions, what="predictions")
         if predictions.size == 0:
             raise ShapeError(

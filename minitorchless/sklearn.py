@@ -210,7 +210,8 @@ class _NeuralNet(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no 
         model.clear_cache()  # the last batch's activations are not worth keeping (or pickling)
         self.model_ = model
         self.history_ = history
-        self.loss_curve_ = list(history["loss"])
+        # a run that diverged in its first epoch recorded no loss at all
+        self.loss_curve_ = list(history.history.get("loss", []))
         self.n_iter_ = len(history)
 
     def _outputs(self, X: ArrayLike) -> NDArray[Any]:

@@ -85,6 +85,7 @@ def test_load_state_dict_keeps_parameter_arrays(rng: np.random.Generator) -> Non
         (lambda s: s.update({"0.weight": np.zeros((4, 5))}),
          "key '0.weight': expected shape (5, 4), received (4, 5)"),
         (lambda s: s.update({"0.weight": np.full((5, 4), "a")}), "expected a numeric array"),
+        (lambda s: s.update({"0.weight": [[1.0], [1.0, 2.0]]}), "key '0.weight': not an array"),
     ],
 )
 def test_load_state_dict_refuses_mismatches_and_changes_nothing(
@@ -156,3 +157,21 @@ def test_parameter_basics() -> None:
     assert repr(p) == "Parameter(shape=(2, 3), dtype=float32)"
     with pytest.raises(TypeError, match="floating"):
         mtl.Parameter(np.ones(3, dtype=np.int64))
+
+
+def test_a_failed_forward_leaves_no_cache_for_backward(rng: np.random.Generator) -> None:
+    for layer, good, bad in (
+        (mtl.Dense(3, 2, rng=rng), np.ones((2, 3)), np.ones((2, 4))),
+        (mtl.Sigmoid(), np.ones((2, 3)), np.array(["a", "b"])),
+    ):
+        layer(good)
+        with pytest.raises((ValueError, TypeError)):
+            layer(bad)
+        with pytest.raises(RuntimeError, match="before forward"):
+            layer.backward(np.ones((2, 2)))
+    loss_fn = mtl.MSELoss()
+    loss_fn(np.ones((2, 2)), np.zeros((2, 2)))
+    with pytest.raises(mtl.ShapeError):
+        loss_fn(np.ones((2, 2)), np.zeros((2, 3)))
+    with pytest.raises(RuntimeError, match="before the loss was computed"):
+        loss_fn.backward()

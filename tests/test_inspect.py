@@ -274,3 +274,12 @@ def test_the_record_goes_into_the_history() -> None:
     again = mtl.fit(model, X, Y, loss=mtl.MSELoss(), optimizer=mtl.SGD(model.parameters(),
                     lr=0.1), epochs=2, verbose=0)
     assert again.layer_stats == {}
+
+
+def test_explain_refuses_a_shared_layer_rather_than_show_wrong_numbers() -> None:
+    rng = np.random.default_rng(8)
+    shared = mtl.Dense(3, 3, rng=rng)
+    model = mtl.Sequential(shared, mtl.Tanh(), shared)
+    with pytest.raises(ValueError, match=r"Dense at '0' is used again at '2'"):
+        mtl.explain(model, rng.standard_normal((2, 3)), rng.standard_normal((2, 3)),
+                    mtl.MSELoss())

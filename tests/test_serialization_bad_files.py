@@ -291,3 +291,33 @@ def test_arbitrary_config_values_raise_only_documented_errors(
         entry["config"][data.draw(st.sampled_from(keys))] = data.draw(JSON_VALUES)
 
     _load_only_documented_errors(_with_architecture(tmp_path, scramble))
+
+
+def test_a_tiny_file_cannot_declare_a_huge_layer(tmp_path: Path) -> None:
+    """An architecture asking for far more parameters than the file stores is refused
+    before anything is allocated (a 10^10-element Dense would need 80 GB)."""
+    import json
+
+    from safetensors.numpy import save_file
+
+    architecture = {
+        "layers": [{"type": "Dense", "config": {"in_features": 100_000, "out_features": 100_000,
+                                                "bias": False, "dtype": "float64"},
+                    "training": True}],
+        "root": 0,
+    }
+    good = tmp_path / "good.safetensors"
+    mtl.save(mtl.Dense(2, 2, rng=np.random.default_rng(0)), good)
+    metadata = dict(safe_open_metadata(good))
+    metadata["architecture"] = json.dumps(architecture)
+    hostile = tmp_path / "hostile.safetensors"
+    save_file({"weight": np.zeros((2, 2))}, str(hostile), metadata=metadata)
+    with pytest.raises(mtl.CorruptFileError, match="declares 10,000,000,000 parameters, far more"):
+        mtl.load(hostile)
+
+
+def safe_open_metadata(path: Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as handle:
+        return dict(handle.metadata())

@@ -201,3 +201,15 @@ def test_the_pipeline_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert result["cv_accuracy"] >= 0.9 and result["test_accuracy"] >= 0.9
     assert result["reloaded_agrees"] == 1.0
     assert "best parameters:" in capsys.readouterr().out
+
+
+def test_a_regressor_whose_training_diverges_reports_it_without_crashing() -> None:
+    from minitorchless.sklearn import NeuralNetRegressor
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((64, 3)), rng.standard_normal(64) * 1e200
+    estimator = NeuralNetRegressor(hidden_layer_sizes=(), epochs=3, random_state=0, verbose=0)
+    with pytest.warns(mtl.DivergenceWarning):
+        estimator.fit(X, y)
+    assert estimator.history_.diverged
+    assert estimator.loss_curve_ == []

@@ -514,3 +514,25 @@ def test_history_plot_without_matplotlib_names_the_extra(monkeypatch: pytest.Mon
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r'pip install "minitorchless\[plot\]"'):
         mtl.History().plot()
+
+
+@pytest.mark.parametrize("make", [
+    lambda params: mtl.SGD(params, lr=1e6, momentum=0.9),
+    lambda params: mtl.Adam(params, lr=1e200),  # Adam steps are about lr in size
+])
+def test_divergence_resets_the_optimizer_state(make: Any) -> None:
+    # momentum or moments that saw the diverging gradients would push the restored
+    # weights straight back out on the next step
+    X, _, Y, _ = iris.load_data(0)
+    model = _iris_linear_output()
+    optimizer = make(model.parameters())
+    with pytest.warns(mtl.DivergenceWarning, match="running state is reset"):
+        mtl.fit(model, X, Y, loss=mtl.MSELoss(), optimizer=optimizer, epochs=200, verbose=0)
+    assert optimizer.state == {}
+    assert getattr(optimizer, "steps", 0) == 0
+    before = model.state_dict()
+    optimizer.lr = 1e-6
+    optimizer.zero_grad()
+    optimizer.step()  # a zero gradient now moves nothing
+    for name, weights in model.state_dict().items():
+        np.testing.assert_allclose(weights, before[name], rtol=0, atol=1e-12)

@@ -220,7 +220,11 @@ class Layer(ABC):
         for name, parameter in own.items():
             if name not in state_dict:
                 continue
-            array = np.asarray(state_dict[name])
+            try:
+                array = np.asarray(state_dict[name])
+            except (TypeError, ValueError) as err:  # ragged nested lists, for one
+                problems.append(f"key {name!r}: not an array ({err})")
+                continue
             if array.shape != parameter.shape:
                 problems.append(
                     f"key {name!r}: expected shape {parameter.shape}, received {array.shape}"

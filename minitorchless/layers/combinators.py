@@ -90,6 +90,7 @@ class Residual(Layer):
                 )
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
+        self._cache = None  # a forward that fails must not leave an old cache
         inputs = as_float_array(self, inputs)
         block_outputs = self.block.forward(inputs)
         if block_outputs.shape != inputs.shape:
@@ -177,6 +178,7 @@ class Parallel(Layer):
         self.output_features(None)  # checks, for "sum", that known widths agree
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
+        self._cache = None  # a forward that fails must not leave an old cache
         outputs = []
         states: list[Any] = []
         for branch, shared in zip(self.branches, self._shared, strict=True):

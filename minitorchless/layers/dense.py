@@ -72,6 +72,7 @@ class Dense(Layer):
         self.bias = Parameter(np.zeros(self.out_features, dtype=resolved)) if bias else None
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
+        self._cache = None  # a forward that fails must not leave an old cache
         inputs = as_batch(self, inputs, self.in_features, self.weight.value.dtype)
         self._cache = inputs  # dL/dW = x^T delta needs the inputs
         outputs = inputs @ self.weight.value  # z = x W

@@ -49,6 +49,7 @@ class Dropout(Layer):
         self.rng = rng
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
+        self._cache = None  # a forward that fails must not leave an old cache
         inputs = as_float_array(self, inputs)
         if not self.training or self.p == 0:
             self._cache = (inputs.shape, inputs.dtype, None)  # None: backward is the identity

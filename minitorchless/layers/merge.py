@@ -113,6 +113,7 @@ class Add(Merge):
     """
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
+        self._cache = None  # a forward that fails must not leave an old cache
         arrays = self.as_arrays(inputs)
         shape = arrays[0].shape
         if any(array.shape != shape for array in arrays[1:]):
@@ -156,6 +157,7 @@ class Concatenate(Merge):
     """
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
+        self._cache = None  # a forward that fails must not leave an old cache
         arrays = self.as_arrays(inputs)
         leading = arrays[0].shape[:-1]
         if any(array.ndim == 0 or array.shape[:-1] != leading for array in arrays):

@@ -67,6 +67,10 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
         self.steps = 0  # t in the bias corrections; every parameter is updated on every step
 
+    def reset_state(self) -> None:
+        super().reset_state()
+        self.steps = 0  # the bias corrections start again with the moments
+
     def step(self) -> None:
         self.steps += 1
         beta1, beta2 = self.betas

@@ -73,6 +73,15 @@ class Optimizer(ABC):
         for parameter in self.params:
             parameter.grad.fill(0)
 
+    def reset_state(self) -> None:
+        """Forget every running statistic (momentum, moment estimates, step counts).
+
+        ``fit`` calls this when it rolls the weights back after a divergence:
+        state that has seen the diverging gradients would push the restored
+        weights straight back out.
+        """
+        self.state.clear()
+
     @abstractmethod
     def step(self) -> None:
         """Update every parameter once from its current gradient."""

@@ -143,7 +143,10 @@ def load(
             f"{source}: the file holds weights only (saved by save_weights); build the "
             f"model in code and call load_weights(model, {source!r})"
         )
-    model = decode_architecture(metadata["architecture"], source, _resolver(custom_layers))
+    stored = sum(int(array.size) for array in arrays.values())
+    model = decode_architecture(
+        metadata["architecture"], source, _resolver(custom_layers), stored
+    )
     assign_arrays(_own_layout(model), arrays, source, exact_dtype=True)
     return model
 

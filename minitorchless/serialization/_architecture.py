@@ -30,6 +30,7 @@ import numpy as np
 
 from minitorchless.errors import CorruptFileError, UnknownLayerError
 from minitorchless.layers.base import Layer
+from minitorchless.layers.dense import Dense
 from minitorchless.serialization._files import parse_json
 
 __all__ = ["decode_architecture", "encode_architecture", "register_layer", "registered_layers"]
@@ -204,13 +205,20 @@ def _is_index(value: Any, bound: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < bound
 
 
+_SLACK = 1 << 20  # values (8 MiB in float64) beyond the file's own tensors
+
+
 class _Decoder:
     """Rebuilds layers in file order; every check names the file and the layer."""
 
-    def __init__(self, source: str, known: Mapping[str, type[Layer]]) -> None:
+    def __init__(self, source: str, known: Mapping[str, type[Layer]], stored: int) -> None:
         self.source = source
         self.known = known
         self.built: list[Layer] = []
+        # parameters the file can fill, plus a small slack so that a near miss reaches
+        # the precise key and shape errors: a layer asking for more is refused before
+        # it allocates, so a tiny hostile file cannot make load reserve gigabytes
+        self.budget = stored + _SLACK
 
     def corrupt(self, message: str) -> CorruptFileError:
         return CorruptFileError(f"{self.source}: architecture: {message}")
@@ -250,9 +258,24 @@ class _Decoder:
                 f"mtl.load(path, custom_layers=[{example}])"
             )
 
+    def _declared_size(self, cls: type[Layer], config: Any) -> int:
+        """The parameter count a Dense config asks for, known before building it."""
+        if not (issubclass(cls, Dense) and isinstance(config, dict)):
+            return 0
+        in_features, out_features = config.get("in_features"), config.get("out_features")
+        if not (isinstance(in_features, int) and isinstance(out_features, int)):
+            return 0  # the constructor refuses these itself
+        return in_features * out_features + (out_features if config.get("bias") else 0)
+
     def _rebuild(self, index: int, name: str, stored: dict[str, Any]) -> Layer:
         cls = self.known[name]
         config = self.value(stored, index)
+        declared = self._declared_size(cls, config)
+        if declared > self.budget:
+            raise self.corrupt(
+                f"layer {index} ({name}) declares {declared:,} parameters, far more than "
+                f"the file's tensors hold"
+            )
         try:
             layer = cls.from_config(config)
         except Exception as err:  # an untrusted config may upset a constructor in any way
@@ -264,6 +287,11 @@ class _Decoder:
             raise TypeError(
                 f"load: {_qualified(cls)}.from_config returned {type(layer).__name__}, "
                 f"not a Layer"
+            )
+        self.budget -= sum(parameter.size for _, parameter in layer.own_parameters())
+        if self.budget < 0:
+            raise self.corrupt(
+                f"layer {index} ({name}) has more parameters than the file's tensors hold"
             )
         return layer
 
@@ -292,13 +320,16 @@ class _Decoder:
         raise self.corrupt(f"layer {index}: unknown tagged value {tag[:40]!r}")
 
 
-def decode_architecture(text: str, source: str, known: Mapping[str, type[Layer]]) -> Layer:
+def decode_architecture(
+    text: str, source: str, known: Mapping[str, type[Layer]], stored: int
+) -> Layer:
     """Rebuild the layers described by ``encode_architecture``'s JSON ``text``.
 
-    Layer types are looked up in ``known`` and nowhere else.
+    Layer types are looked up in ``known`` and nowhere else. ``stored`` is the
+    number of values in the file's tensors: layers may not ask for more.
     """
     architecture = parse_json(text, "architecture", source)
     try:
-        return _Decoder(source, known).build(architecture)
+        return _Decoder(source, known, stored).build(architecture)
     except RecursionError as err:
         raise CorruptFileError(f"{source}: the architecture is nested too deeply") from err
