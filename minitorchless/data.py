@@ -108,6 +108,9 @@ class Batches:
 
     def __iter__(self) -> Iterator[tuple[NDArray[Any], ...]]:
         size = self.batch_size
+        if not self.shuffle and len(self) == 1 and size >= self.num_samples:
+            yield self.arrays  # one full batch in order: the arrays themselves
+            return
         stop_at = len(self) * size  # drop_last: the starts of complete batches only
         if not self.shuffle:
             for start in range(0, min(stop_at, self.num_samples), size):

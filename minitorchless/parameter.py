@@ -21,14 +21,41 @@ class Parameter:
         value: The initial values. Must be a floating array; it is not copied.
     """
 
-    __slots__ = ("grad", "value")
+    __slots__ = ("_grad", "_zero_pending", "value")
 
     def __init__(self, value: ArrayLike) -> None:
         array = np.asarray(value)
         if array.dtype.kind != "f":
             raise TypeError(f"Parameter: value must be a floating array, received {array.dtype}")
         self.value: NDArray[np.floating[Any]] = array
-        self.grad: NDArray[np.floating[Any]] = np.zeros_like(array)
+        self._grad: NDArray[np.floating[Any]] = np.zeros_like(array)
+        self._zero_pending = False
+
+    @property
+    def grad(self) -> NDArray[np.floating[Any]]:
+        """dL/d(value), accumulated by backward; same shape and dtype as ``value``."""
+        if self._zero_pending:
+            self._grad.fill(0)
+            self._zero_pending = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: NDArray[np.floating[Any]]) -> None:
+        self._grad = value
+        self._zero_pending = False
+
+    def add_product(self, left: NDArray[Any], right: NDArray[Any]) -> None:
+        """``grad += left @ right``; straight into ``grad`` when it was just zeroed.
+
+        After ``zero_grad`` the product is written into the gradient's memory by
+        the matrix multiply itself, which saves both the pass that zeroes the
+        array and the temporary that ``+=`` would allocate and then add.
+        """
+        if self._zero_pending:
+            np.matmul(left, right, out=self._grad)
+            self._zero_pending = False
+        else:
+            self._grad += left @ right
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -46,8 +73,13 @@ class Parameter:
         return int(self.value.size)
 
     def zero_grad(self) -> None:
-        """Set the gradient to zero, in place."""
-        self.grad.fill(0)
+        """Set the gradient to zero.
+
+        The zeroing is deferred until the gradient is next read or accumulated
+        into, so that a Dense layer can write its first product straight into it
+        (see ``add_product``). Reading ``grad`` always gives the zeroed array.
+        """
+        self._zero_pending = True
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape}, dtype={self.dtype})"

@@ -175,3 +175,18 @@ def test_a_failed_forward_leaves_no_cache_for_backward(rng: np.random.Generator)
         loss_fn(np.ones((2, 2)), np.zeros((2, 3)))
     with pytest.raises(RuntimeError, match="before the loss was computed"):
         loss_fn.backward()
+
+
+def test_zero_grad_is_seen_by_every_reader_and_accumulation() -> None:
+    p = mtl.Parameter(np.zeros((2, 2)))
+    p.grad += 5.0
+    held = p.grad
+    p.zero_grad()
+    assert not p.grad.any()
+    assert p.grad is held  # zeroed in place: references stay valid
+    left, right = np.ones((2, 3)), np.full((3, 2), 2.0)
+    p.zero_grad()
+    p.add_product(left, right)  # written straight into the zeroed gradient
+    np.testing.assert_array_equal(p.grad, left @ right)
+    p.add_product(left, right)  # then accumulated
+    np.testing.assert_array_equal(p.grad, 2 * (left @ right))

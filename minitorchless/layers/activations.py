@@ -39,6 +39,7 @@ class Activation(Layer):
         """g'(z) written in terms of the output g(z); returns a new array."""
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
+        self._cache = None  # a forward that fails must not leave an old cache
         outputs = self.function(as_float_array(self, inputs))
         self._cache = outputs
         return outputs
@@ -207,6 +208,7 @@ class Softmax(Layer):
         self.axis = int(axis)
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
+        self._cache = None  # a forward that fails must not leave an old cache
         inputs = as_float_array(self, inputs)
         if not -inputs.ndim <= self.axis < inputs.ndim:
             raise ShapeError(

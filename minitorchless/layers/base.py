@@ -161,7 +161,7 @@ class Layer(ABC):
     def zero_grad(self) -> None:
         """Set every parameter's gradient to zero."""
         for parameter in self.parameters():
-            parameter.grad.fill(0)
+            parameter.zero_grad()
 
     @property
     def dtype(self) -> np.dtype[Any] | None:

@@ -96,7 +96,7 @@ class Dense(Layer):
         grad_output = check_grad_shape(self, grad_output, (inputs.shape[0], self.out_features))
         if grad_output.dtype != inputs.dtype:
             grad_output = grad_output.astype(inputs.dtype)  # a float32 model stays float32
-        self.weight.grad += inputs.T @ grad_output  # dL/dW = x^T delta
+        self.weight.add_product(inputs.T, grad_output)  # dL/dW += x^T delta
         if self.bias is not None:
             self.bias.grad += grad_output.sum(axis=0)  # dL/db = sum of delta over the batch
         return grad_output

@@ -71,7 +71,7 @@ class Optimizer(ABC):
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to zero."""
         for parameter in self.params:
-            parameter.grad.fill(0)
+            parameter.zero_grad()
 
     def reset_state(self) -> None:
         """Forget every running statistic (momentum, moment estimates, step counts).
