@@ -77,15 +77,21 @@ def diverged(
     epoch: int,
     batch: int,
     batches: int,
+    *,
+    cause: str | None = None,
 ) -> None:
-    """Go back to the last finite weights, record why, and warn."""
+    """Go back to the last finite weights, record why, and warn.
+
+    ``cause`` replaces "the training loss became <value>" in the messages.
+    """
     restored = snapshot.restore()
     # momentum or moments that saw the diverging gradients would undo the rollback
     state.optimizer.reset_state()
     where = f"epoch {epoch + 1} (of {state.epochs}), batch {batch + 1} (of {batches})"
+    what = cause if cause is not None else f"the training loss became {value}"
     history.diverged = True
     state.stop_requested = True
-    state.stop_reason = f"diverged: the loss became {value} at {where}"
+    state.stop_reason = f"diverged: {what} at {where}"
     kept = (
         "the model keeps the weights from before the last step, the last ones with a "
         "finite loss, and the optimizer's running state is reset"
@@ -93,7 +99,7 @@ def diverged(
         else "no step had been taken: the initial weights already give this loss"
     )
     warnings.warn(
-        f"fit: the training loss became {value} at {where}; training stopped and {kept}. "
+        f"fit: {what} at {where}; training stopped and {kept}. "
         f"Try a lower learning rate (the optimizer's lr is {state.optimizer.lr:g}), "
         f"or check the data and the loss for values that overflow.",
         DivergenceWarning,

@@ -1,7 +1,7 @@
 """``fit``, ``evaluate`` and ``predict``: the training loop, written once.
 
-``fit`` runs exactly the loop of the user's guide (forward, loss, zero_grad,
-backward, step) over mini-batches, and adds what every real run needs around
+``fit`` runs the loop of the user's guide (forward, loss, zero_grad, backward,
+step) over mini-batches, and adds what every real run needs around
 it: shuffling, validation, metrics, callbacks, progress, and a guard against
 divergence.
 """
@@ -119,7 +119,9 @@ def fit(
     """Train ``model`` on ``(X, y)`` and return the per-epoch History.
 
     Each batch runs the loop of the user's guide: forward, loss,
-    ``optimizer.zero_grad()``, backward, ``optimizer.step()``. The model is in
+    ``optimizer.zero_grad()``, backward, ``optimizer.step()``, where the
+    backward is ``model.backward_parameters``: the same gradients, without the
+    gradient for the data that nobody reads. The model is in
     training mode while it learns and in eval mode while it is validated; its
     mode from before the call is restored at the end.
 
@@ -230,11 +232,15 @@ def fit(
     try:
         for callback in everyone:
             callback.on_train_begin(logs)
+        model.train()
         for epoch in range(epochs):
             epoch_logs: Logs = {}
             for callback in everyone:
                 callback.on_epoch_begin(epoch, epoch_logs)
-            model.train()
+            if everyone:
+                # a callback may have switched modes (validation restores its own); the
+                # recursive call costs ~1 us, 3% of a classic full-batch epoch
+                model.train()
             means = _Means(["loss", *(name for name, _ in named_metrics)])
             for index, (inputs, targets) in enumerate(batches):
                 size = len(inputs)
@@ -253,7 +259,8 @@ def fit(
                     for name, metric in named_metrics:
                         batch_logs[name] = metric(predictions, targets)
                     optimizer.zero_grad()
-                    model.backward(loss.backward())
+                    # the gradient for the inputs (the data) is not needed: skip it
+                    model.backward_parameters(loss.backward())
                     if snapshot is not None:
                         snapshot.save()
                     optimizer.step()
@@ -278,6 +285,13 @@ def fit(
             logs = epoch_logs
             if state.stop_requested:
                 break
+        # every step's weights are judged by the next batch's loss, except the last
+        # step's: check those once, here, rather than paying a pass every epoch
+        if snapshot is not None and not history.diverged and not all(
+            np.isfinite(parameter.value).all() for parameter in optimizer.params
+        ):
+            diverged(history, state, snapshot, math.nan, epoch, index, len(batches),
+                     cause="the weights became NaN or inf in the last step")
         history.stop_reason = state.stop_reason
         for callback in everyone:
             callback.on_train_end(logs)
@@ -367,7 +381,13 @@ def predict(model: Layer, X: ArrayLike, *, batch_size: int | None = None) -> NDA
     model.eval()
     try:
         (inputs,) = next(batches)  # Batches refuses empty data: there is a first batch
-        first = np.asarray(model(inputs))
+        result = model(inputs)
+        if isinstance(result, (tuple, list)):
+            raise TypeError(
+                f"predict: {type(model).__name__} returns {len(result)} outputs; predict "
+                f"stacks the rows of one output, so call the model on the data directly"
+            )
+        first = np.asarray(result)
         count = np.shape(X)[0]
         if len(first) == count:
             return first

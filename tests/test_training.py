@@ -412,7 +412,8 @@ def test_divergence_reaches_the_progress_summary_and_callbacks_end(
                 epochs=100, verbose=2, callbacks=[End(), EarlyStopping("loss", patience=200)])
     assert ended == [True]
     last_line = capsys.readouterr().out.strip().splitlines()[-1]
-    assert re.match(r"stopped after \d+/100 epochs in .*diverged: the loss became", last_line)
+    assert re.match(r"stopped after \d+/100 epochs in .*diverged: the training loss became",
+                    last_line)
 
 
 def test_terminate_on_nan_false_trains_on_regardless() -> None:
@@ -536,3 +537,24 @@ def test_divergence_resets_the_optimizer_state(make: Any) -> None:
     optimizer.step()  # a zero gradient now moves nothing
     for name, weights in model.state_dict().items():
         np.testing.assert_allclose(weights, before[name], rtol=0, atol=1e-12)
+
+
+def test_weights_that_overflow_in_the_very_last_step_are_rolled_back() -> None:
+    # the last step's weights are never judged by a later loss: fit checks them at the end
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 3))
+    y = rng.standard_normal((16, 1)) * 100
+    model = mtl.Sequential(mtl.Dense(3, 1, rng=rng))
+    before = model.state_dict()
+    with pytest.warns(mtl.DivergenceWarning, match="weights became NaN or inf in the last step"):
+        history = _sgd_fit(model, X, y, 1e308, epochs=1, verbose=0)
+    assert history.diverged
+    for name, weights in model.state_dict().items():
+        np.testing.assert_array_equal(weights, before[name])
+
+
+def test_predict_refuses_a_model_with_several_outputs() -> None:
+    graph = mtl.Graph(inputs="x", nodes=[("a", mtl.Tanh(), "x"), ("b", mtl.Sigmoid(), "x")],
+                      outputs=["a", "b"])
+    with pytest.raises(TypeError, match="Graph returns 2 outputs"):
+        mtl.predict(graph, np.ones((5, 2)))
