@@ -14,6 +14,7 @@ writes it with the documented API:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import numpy as np
@@ -21,7 +22,9 @@ from numpy.typing import NDArray
 
 import minitorchless as mtl
 
-__all__ = ["Backward", "build_mlp", "explicit_epochs", "explicit_minibatch_epoch", "fit"]
+__all__ = [
+    "Backward", "build_mlp", "explicit_epochs", "explicit_loop", "explicit_minibatch_epoch", "fit",
+]
 
 Array = NDArray[Any]
 Backward = Literal["backward", "backward_parameters"]
@@ -51,6 +54,27 @@ def build_mlp(
     return model
 
 
+def explicit_loop(
+    model: mtl.Layer,
+    loss_fn: mtl.Loss,
+    optimizer: mtl.Optimizer,
+    batches: Iterable[tuple[Array, Array]],
+    *,
+    backward: Backward,
+) -> float:
+    """The README's loop, call for call, over ``batches``; returns the last loss."""
+    # the backward call is chosen once, outside the loop, like the user's own code
+    backward_step = model.backward if backward == "backward" else model.backward_parameters
+    loss = 0.0
+    for inputs, targets in batches:
+        predictions = model(inputs)
+        loss = loss_fn(predictions, targets)
+        optimizer.zero_grad()
+        backward_step(loss_fn.backward())
+        optimizer.step()
+    return loss
+
+
 def explicit_epochs(
     model: mtl.Layer,
     loss_fn: mtl.Loss,
@@ -62,22 +86,8 @@ def explicit_epochs(
     backward: Backward = "backward",
 ) -> float:
     """Full-batch epochs of the README's loop; returns the last loss."""
-    loss = 0.0
-    if backward == "backward":
-        for _ in range(epochs):
-            predictions = model(X)
-            loss = loss_fn(predictions, Y)
-            optimizer.zero_grad()
-            model.backward(loss_fn.backward())
-            optimizer.step()
-    else:
-        for _ in range(epochs):
-            predictions = model(X)
-            loss = loss_fn(predictions, Y)
-            optimizer.zero_grad()
-            model.backward_parameters(loss_fn.backward())
-            optimizer.step()
-    return loss
+    full_batch = itertools.repeat((X, Y), epochs)
+    return explicit_loop(model, loss_fn, optimizer, full_batch, backward=backward)
 
 
 def explicit_minibatch_epoch(
@@ -89,22 +99,7 @@ def explicit_minibatch_epoch(
     backward: Backward = "backward_parameters",
 ) -> float:
     """One epoch of the README's loop over shuffled mini-batches; returns the last loss."""
-    loss = 0.0
-    if backward == "backward":
-        for inputs, targets in batches:
-            predictions = model(inputs)
-            loss = loss_fn(predictions, targets)
-            optimizer.zero_grad()
-            model.backward(loss_fn.backward())
-            optimizer.step()
-    else:
-        for inputs, targets in batches:
-            predictions = model(inputs)
-            loss = loss_fn(predictions, targets)
-            optimizer.zero_grad()
-            model.backward_parameters(loss_fn.backward())
-            optimizer.step()
-    return loss
+    return explicit_loop(model, loss_fn, optimizer, batches, backward=backward)
 
 
 def fit(

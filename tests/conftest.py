@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -34,3 +36,13 @@ def rng() -> np.random.Generator:
 def torch() -> ModuleType:
     """The torch module for oracle tests (skipped without torch, failed in CI)."""
     return torch_or_skip()
+
+
+def load_example(name: str) -> ModuleType:
+    """Import ``examples/<name>.py`` as a module, so tests can call its functions."""
+    path = Path(__file__).resolve().parent.parent / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import load_example
 
 pytest.importorskip("sklearn")  # both examples load their data from scikit-learn
 
 
-def _load_example(name: str) -> ModuleType:
-    path = ROOT / "examples" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_iris_reaches_its_targets_for_seeds_0_to_9(capsys: pytest.CaptureFixture[str]) -> None:
-    iris = _load_example("iris")
+    iris = load_example("iris")
     results = [iris.main(["--seed", str(seed)]) for seed in range(10)]
     accuracies = [result["accuracy"] for result in results]
     assert min(accuracies) >= 0.93, accuracies
@@ -36,7 +25,7 @@ def test_iris_reaches_its_targets_for_seeds_0_to_9(capsys: pytest.CaptureFixture
 
 
 def test_iris_fit_part_reaches_the_loops_weights(capsys: pytest.CaptureFixture[str]) -> None:
-    iris = _load_example("iris")
+    iris = load_example("iris")
     result = iris.main(["--seed", "3", "--fit"])
     assert result["same_weights"] == 1.0
     assert result["fit_accuracy"] == result["accuracy"]
@@ -48,7 +37,7 @@ def test_iris_fit_part_reaches_the_loops_weights(capsys: pytest.CaptureFixture[s
 def test_digits_reaches_96_percent_with_its_real_settings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    digits = _load_example("digits")
+    digits = load_example("digits")
     plot = tmp_path / "curves.png"
     result = digits.main(["--plot", str(plot)])  # default seed and epochs
     assert result["accuracy"] >= 0.96
@@ -58,6 +47,6 @@ def test_digits_reaches_96_percent_with_its_real_settings(
 
 
 def test_digits_other_seeds_also_reach_the_target(capsys: pytest.CaptureFixture[str]) -> None:
-    digits = _load_example("digits")
+    digits = load_example("digits")
     for seed in (1, 2):
         assert digits.main(["--seed", str(seed), "--verbose", "0"])["accuracy"] >= 0.96

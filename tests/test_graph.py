@@ -9,13 +9,13 @@ torch agrees on a residual and a two-branch network in float64.
 from __future__ import annotations
 
 import copy
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import load_example
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -542,20 +542,12 @@ def test_two_branch_network_matches_torch(torch: ModuleType, rng: np.random.Gene
 
 
 # ------------------------------------------------------------------ examples
-def _example(name: str) -> ModuleType:
-    pytest.importorskip("sklearn")
-    path = Path(__file__).resolve().parent.parent / "examples" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_residual_example_trains_where_the_plain_network_does_not(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    result = _example("residual").main([])  # the real settings
+    result = load_example("residual").main([])  # the real settings
     assert result["residual_accuracy"] >= 0.93
     assert result["plain_accuracy"] <= 0.3
     assert result["residual_gradient"] > 10 * result["plain_gradient"]
@@ -564,7 +556,7 @@ def test_residual_example_trains_where_the_plain_network_does_not(
 
 
 def test_multi_input_example_classifies_iris(capsys: pytest.CaptureFixture[str]) -> None:
-    result = _example("multi_input").main([])
+    result = load_example("multi_input").main([])
     assert result["accuracy"] >= 0.9
     assert result["without_petal"] < result["accuracy"]
     assert "both: Concatenate <- petal_branch, sepal_branch" in capsys.readouterr().out

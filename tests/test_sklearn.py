@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import load_example
 
 import minitorchless as mtl
 
@@ -191,12 +192,7 @@ def test_missing_scikit_learn_names_the_extra(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_the_pipeline_example(capsys: pytest.CaptureFixture[str]) -> None:
-    root = Path(__file__).resolve().parent.parent
-    spec = importlib.util.spec_from_file_location(
-        "example_sklearn_pipeline", root / "examples" / "sklearn_pipeline.py")
-    assert spec is not None and spec.loader is not None
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    example = load_example("sklearn_pipeline")
     result = example.main(["--seed", "0"])
     assert result["cv_accuracy"] >= 0.9 and result["test_accuracy"] >= 0.9
     assert result["reloaded_agrees"] == 1.0

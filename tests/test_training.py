@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import re
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import load_example
 from numpy.typing import ArrayLike, NDArray
 
 import minitorchless as mtl
@@ -20,16 +19,9 @@ from minitorchless.callbacks import Callback, EarlyStopping
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_example(name: str) -> ModuleType:
-    path = ROOT / "examples" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
-iris = _load_example("iris")
+iris = load_example("iris")
 
 
 def _blobs(n: int = 90, seed: int = 0) -> tuple[NDArray[Any], NDArray[Any]]:
