@@ -106,3 +106,17 @@ def test_a_shared_layer_nested_in_a_residual_of_the_chain(rng: np.random.Generat
     block = mtl.Dense(2, 2, rng=rng)
     model = mtl.Sequential(mtl.Residual(block), mtl.Tanh(), block)
     mtl.testing.gradcheck(model, rng.standard_normal((3, 2)))
+
+
+def test_a_forward_that_fails_half_way_leaves_nothing_for_backward(
+    rng: np.random.Generator,
+) -> None:
+    # a custom first layer lets a wrong width pass the construction-time check
+    model = mtl.Sequential(mtl.Tanh(), mtl.Dense(3, 2, rng=rng), mtl.Dense(2, 2, rng=rng))
+    model(rng.standard_normal((4, 3)))
+    with pytest.raises(mtl.ShapeError):
+        model(rng.standard_normal((4, 5)))  # Tanh runs, then the first Dense refuses
+    model.zero_grad()
+    with pytest.raises(RuntimeError, match="Sequential.backward"):
+        model.backward(np.ones((4, 2)))
+    assert all(not p.grad.any() for p in model.parameters())  # no stale gradient added

@@ -70,11 +70,14 @@ class Sequential(Layer):
                 source = index
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
+        # valid only once every layer has run: after a failure half-way, the later
+        # layers still hold the previous batch's caches, and backward must refuse
+        self._cache = None
         outputs: Any = inputs
         if not self._shared_any:
-            self._cache = True  # marks that a forward ran, for backward-before-forward
             for layer in self.layers:
                 outputs = layer.forward(outputs)
+            self._cache = True  # marks that a forward ran, for backward-before-forward
             return outputs  # type: ignore[no-any-return]
         # a layer used at several positions has one cache slot: keep each use's own
         states: list[Any] = []
