@@ -117,6 +117,6 @@ def test_a_forward_that_fails_half_way_leaves_nothing_for_backward(
     with pytest.raises(mtl.ShapeError):
         model(rng.standard_normal((4, 5)))  # Tanh runs, then the first Dense refuses
     model.zero_grad()
-    with pytest.raises(RuntimeError, match="Sequential.backward"):
+    with pytest.raises(RuntimeError, match=r"Sequential\.backward"):
         model.backward(np.ones((4, 2)))
     assert all(not p.grad.any() for p in model.parameters())  # no stale gradient added
