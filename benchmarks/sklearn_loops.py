@@ -11,6 +11,7 @@ which is small next to the epochs.
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from typing import Any
 
@@ -22,12 +23,8 @@ Array = NDArray[Any]
 
 
 def available() -> bool:
-    """Whether scikit-learn can be imported."""
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether scikit-learn is installed (found without importing it)."""
+    return importlib.util.find_spec("sklearn") is not None
 
 
 def train_mlp_classifier(

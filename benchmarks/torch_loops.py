@@ -10,6 +10,7 @@ per-sample Python overhead: this is PyTorch at its fastest for in-memory data.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -23,12 +24,8 @@ Array = NDArray[Any]
 
 
 def available() -> bool:
-    """Whether PyTorch can be imported."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether PyTorch is installed (found without importing it)."""
+    return importlib.util.find_spec("torch") is not None
 
 
 def build_mlp(sizes: list[int], activation: str, weights: list[Array], *, bias: bool) -> Any:

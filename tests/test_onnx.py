@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import layer_types
 
 import minitorchless as mtl
 from minitorchless.onnx_export import OPSET, register_onnx_converter
@@ -217,14 +218,8 @@ def test_every_built_in_layer_has_a_converter_and_a_row() -> None:
     from minitorchless.serialization._architecture import _builtin_layers
 
     used: set[type] = set()
-
-    def collect(layer: mtl.Layer) -> None:
-        used.add(type(layer))
-        for _, child in layer.children():
-            collect(child)
-
     for builder, _ in MODELS.values():
-        collect(builder(np.random.default_rng(0), np.float64))
+        used |= layer_types(builder(np.random.default_rng(0), np.float64))
     builtins = _builtin_layers()
     assert sorted(n for n, cls in builtins.items() if cls not in onnx_export._CONVERTERS) == []
     assert sorted(n for n, cls in builtins.items() if cls not in used) == []

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import safetensors.numpy
+from conftest import layer_types
 
 import minitorchless as mtl
 from minitorchless.serialization import _architecture
@@ -118,14 +119,8 @@ def test_save_load_round_trip(name: str, tmp_path: Path) -> None:
 
 def test_every_built_in_layer_is_covered_by_the_round_trip_table() -> None:
     used: set[type] = set()
-
-    def collect(layer: mtl.Layer) -> None:
-        used.add(type(layer))
-        for _, child in layer.children():
-            collect(child)
-
     for builder, _ in MODELS.values():
-        collect(builder(np.random.default_rng(0)))
+        used |= layer_types(builder(np.random.default_rng(0)))
     builtins = _architecture._builtin_layers()  # not the classes users registered
     missing = sorted(name for name, cls in builtins.items() if cls not in used)
     assert not missing, f"built-in layers missing from MODELS: {missing}"
