@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import minitorchless as mtl
-from minitorchless.sklearn import NeuralNetClassifier
+from minitorchless.interop.sklearn import NeuralNetClassifier
 
 GRID = {
     "net__hidden_layer_sizes": [(8,), (16, 16)],

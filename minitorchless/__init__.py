@@ -1,7 +1,7 @@
 """minitorchless: a small, readable and fast neural-network framework on NumPy."""
 
 from minitorchless import callbacks, data, init, metrics, testing
-from minitorchless.checkpoint import ModelCheckpoint
+from minitorchless._version import __version__
 from minitorchless.errors import (
     CorruptFileError,
     KeyMismatchError,
@@ -13,10 +13,8 @@ from minitorchless.errors import (
     UnknownLayerError,
     UnsupportedFormatVersionError,
 )
-from minitorchless.explainer import explain
-from minitorchless.history import History
-from minitorchless.inspector import Inspector
 from minitorchless.interop import from_torch_state_dict, to_torch_state_dict
+from minitorchless.interop.onnx import export_onnx
 from minitorchless.layers import (
     Activation,
     Add,
@@ -44,7 +42,6 @@ from minitorchless.losses import (
     Loss,
     MSELoss,
 )
-from minitorchless.onnx_export import export_onnx
 from minitorchless.optim import (
     SGD,
     Adam,
@@ -58,9 +55,8 @@ from minitorchless.optim import (
 )
 from minitorchless.parameter import Parameter
 from minitorchless.serialization import load, load_weights, register_layer, save, save_weights
-from minitorchless.training import DivergenceWarning, evaluate, fit, predict
-
-__version__ = "0.1.0"
+from minitorchless.teaching import Inspector, explain
+from minitorchless.train import DivergenceWarning, History, ModelCheckpoint, evaluate, fit, predict
 
 __all__ = [
     "SGD",

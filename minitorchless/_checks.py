@@ -13,9 +13,8 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
-
-FloatArray = NDArray[np.floating[Any]]
 
 
 def as_float_array(owner: object, array: Any, *, what: str = "inputs") -> FloatArray:

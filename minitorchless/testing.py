@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
+from minitorchless._types import FloatArray
 from minitorchless.layers.base import Layer
 
 __all__ = ["GradcheckError", "GradcheckReport", "LayerCheckError", "check_layer", "gradcheck"]
 
-FloatArray = NDArray[np.floating[Any]]
 
 
 class GradcheckError(AssertionError):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import minitorchless as mtl
-from minitorchless.inspector import Inspector, dead_fraction, saturated_fraction
+from minitorchless.teaching.inspector import Inspector, dead_fraction, saturated_fraction
 
 
 def _fit_once(model: mtl.Layer, X: np.ndarray, y: np.ndarray, inspector: Inspector,

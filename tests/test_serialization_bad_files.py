@@ -167,13 +167,13 @@ def test_missing_and_extra_keys(tmp_path: Path) -> None:
     metadata, arrays = read_safetensors(_write(tmp_path, VALID))
     fewer = {key: value for key, value in arrays.items() if key != "0.bias"}
     safetensors.numpy.save_file(fewer, tmp_path / "fewer.safetensors", metadata=metadata)
-    with pytest.raises(mtl.KeyMismatchError, match="missing tensors") as info:
+    with pytest.raises(mtl.KeyMismatchError, match="missing keys") as info:
         mtl.load(tmp_path / "fewer.safetensors")
     assert info.value.missing == ["0.bias"] and info.value.unexpected == []
 
     more = {**arrays, "9.weight": np.zeros(3)}
     safetensors.numpy.save_file(more, tmp_path / "more.safetensors", metadata=metadata)
-    with pytest.raises(mtl.KeyMismatchError, match="unexpected tensors") as info:
+    with pytest.raises(mtl.KeyMismatchError, match="unexpected keys") as info:
         mtl.load(tmp_path / "more.safetensors")
     assert info.value.unexpected == ["9.weight"]
 

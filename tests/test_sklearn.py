@@ -24,7 +24,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from minitorchless.sklearn import NeuralNetClassifier, NeuralNetRegressor
+from minitorchless.interop.sklearn import NeuralNetClassifier, NeuralNetRegressor
 
 
 class Swish(mtl.Layer):
@@ -68,7 +68,7 @@ def test_array_api_check_with_the_array_api_enabled() -> None:
     # imported, so it runs in a fresh interpreter
     code = (
         "from sklearn.utils.estimator_checks import check_array_api_input\n"
-        "from minitorchless.sklearn import NeuralNetClassifier, NeuralNetRegressor\n"
+        "from minitorchless.interop.sklearn import NeuralNetClassifier, NeuralNetRegressor\n"
         "for estimator in (NeuralNetClassifier(), NeuralNetRegressor()):\n"
         "    check_array_api_input(type(estimator).__name__, estimator, 'numpy',\n"
         "                          expect_only_array_outputs=False)\n"
@@ -186,9 +186,9 @@ def test_a_trained_model_can_be_saved(iris: tuple[np.ndarray, ...], tmp_path: Pa
 
 def test_missing_scikit_learn_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sklearn.base", None)  # makes the import fail
-    monkeypatch.delitem(sys.modules, "minitorchless.sklearn")
+    monkeypatch.delitem(sys.modules, "minitorchless.interop.sklearn")
     with pytest.raises(ImportError, match=r"pip install 'minitorchless\[sklearn\]'"):
-        importlib.import_module("minitorchless.sklearn")
+        importlib.import_module("minitorchless.interop.sklearn")
 
 
 def test_the_pipeline_example(capsys: pytest.CaptureFixture[str]) -> None:
@@ -200,7 +200,7 @@ def test_the_pipeline_example(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_a_regressor_whose_training_diverges_reports_it_without_crashing() -> None:
-    from minitorchless.sklearn import NeuralNetRegressor
+    from minitorchless.interop.sklearn import NeuralNetRegressor
 
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((64, 3)), rng.standard_normal(64) * 1e200

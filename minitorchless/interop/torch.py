@@ -24,7 +24,7 @@ from minitorchless.errors import StateDictError
 from minitorchless.layers.base import Layer
 from minitorchless.layers.dense import Dense
 from minitorchless.parameter import Parameter
-from minitorchless.serialization import KeyMap, assign_arrays
+from minitorchless.state_dict import KeyMap, Target, assign_arrays
 
 __all__ = ["TORCH_TRANSPOSED", "from_torch_state_dict", "to_torch_state_dict", "torch_key_map"]
 
@@ -57,7 +57,7 @@ def torch_key_map(model: Layer) -> KeyMap:
         transposed = any(
             isinstance(layer, cls) and local in names for cls, names in TORCH_TRANSPOSED.items()
         )
-        key_map[key] = (first_names.get(id(parameter), key), parameter, transposed)
+        key_map[key] = Target(first_names.get(id(parameter), key), parameter, transposed)
     return key_map
 
 
@@ -77,27 +77,22 @@ def to_torch_state_dict(model: Layer) -> dict[str, NDArray[Any]]:
     if not isinstance(model, Layer):
         raise TypeError(f"to_torch_state_dict: expected a Layer, received {model!r}")
     return {
-        key: np.array(parameter.value.T if transposed else parameter.value, order="C", copy=True)
-        for key, (_, parameter, transposed) in torch_key_map(model).items()
+        key: np.array(tensor.value.T if transposed else tensor.value, order="C", copy=True)
+        for key, (_, tensor, transposed) in torch_key_map(model).items()
     }
 
 
-def _as_array(key: str, value: Any) -> NDArray[Any]:
-    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch.Tensor, torch not imported
+def _untensor(key: str, value: Any) -> Any:
+    """A torch tensor as a NumPy array (torch is not imported); anything else as it is."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
         try:
-            value = value.detach().cpu().numpy()
+            return value.detach().cpu().numpy()
         except (TypeError, RuntimeError) as err:  # e.g. bfloat16, which NumPy lacks
             raise StateDictError(
                 f"from_torch_state_dict: key {key!r}: cannot convert the tensor to NumPy "
                 f"({err}); convert it first, e.g. tensor.double()"
             ) from err
-    array = np.asarray(value)
-    if array.dtype.kind not in "fiu":
-        raise StateDictError(
-            f"from_torch_state_dict: key {key!r}: expected a numeric array or tensor, "
-            f"received dtype {array.dtype}"
-        )
-    return array
+    return value
 
 
 def from_torch_state_dict(model: Layer, state_dict: Mapping[str, Any]) -> None:
@@ -121,5 +116,5 @@ def from_torch_state_dict(model: Layer, state_dict: Mapping[str, Any]) -> None:
             f"from_torch_state_dict: state_dict must be a mapping of names to tensors or "
             f"arrays, received {type(state_dict).__name__}"
         )
-    arrays = {key: _as_array(key, value) for key, value in state_dict.items()}
-    assign_arrays(torch_key_map(model), arrays, "from_torch_state_dict", exact_dtype=False)
+    arrays = {key: _untensor(key, value) for key, value in state_dict.items()}
+    assign_arrays(torch_key_map(model), arrays, "from_torch_state_dict")

@@ -12,15 +12,15 @@ from abc import abstractmethod
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from minitorchless._checks import as_float_array, check_grad_shape, positive_float
+from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
 from minitorchless.layers.base import Layer
 
 __all__ = ["Activation", "Identity", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh"]
 
-FloatArray = NDArray[np.floating[Any]]
 
 
 class Activation(Layer):

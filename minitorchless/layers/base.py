@@ -7,16 +7,16 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike
 from typing_extensions import Self
 
 from minitorchless._checks import float_dtype
-from minitorchless.errors import StateDictError
+from minitorchless._types import FloatArray
 from minitorchless.parameter import Parameter
+from minitorchless.state_dict import Target, assign_arrays
 
 __all__ = ["Layer"]
 
-FloatArray = NDArray[np.floating[Any]]
 
 
 class Layer(ABC):
@@ -206,39 +206,12 @@ class Layer(ABC):
         leaves the model untouched. Values are cast to each parameter's dtype.
 
         Raises:
-            StateDictError: keys are missing or unexpected, or a shape differs.
+            KeyMismatchError: keys are missing or unexpected (a ``StateDictError``).
+            ShapeMismatchError: a shape differs (a ``StateDictError``).
+            StateDictError: a value is not a numeric array.
         """
-        own = dict(self.named_parameters())
-        missing = [name for name in own if name not in state_dict]
-        unexpected = [name for name in state_dict if name not in own]
-        problems = []
-        if missing:
-            problems.append(f"missing keys {missing}")
-        if unexpected:
-            problems.append(f"unexpected keys {unexpected}")
-        arrays = {}
-        for name, parameter in own.items():
-            if name not in state_dict:
-                continue
-            try:
-                array = np.asarray(state_dict[name])
-            except (TypeError, ValueError) as err:  # ragged nested lists, for one
-                problems.append(f"key {name!r}: not an array ({err})")
-                continue
-            if array.shape != parameter.shape:
-                problems.append(
-                    f"key {name!r}: expected shape {parameter.shape}, received {array.shape}"
-                )
-            elif array.dtype.kind not in "fiu":
-                problems.append(f"key {name!r}: expected a numeric array, received {array.dtype}")
-            else:
-                arrays[name] = array
-        if problems:
-            raise StateDictError(
-                f"{type(self).__name__}.load_state_dict: " + "; ".join(problems)
-            )
-        for name, array in arrays.items():
-            own[name].value[...] = array
+        key_map = {name: Target(name, p, False) for name, p in self.named_parameters()}
+        assign_arrays(key_map, state_dict, f"{type(self).__name__}.load_state_dict")
 
     # ------------------------------------------------------------ architecture
     def get_config(self) -> dict[str, Any]:

@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from typing_extensions import Self
 
 from minitorchless._checks import as_float_array, check_grad_shape
+from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
 from minitorchless.layers._sharing import shared_uses
 from minitorchless.layers.base import Layer
@@ -26,7 +27,6 @@ from minitorchless.layers.merge import Add, Concatenate, Merge
 
 __all__ = ["MergeMode", "Parallel", "Residual"]
 
-FloatArray = NDArray[np.floating[Any]]
 MergeMode = Literal["concat", "sum"]
 SummaryRows = list[tuple[str, str, int]]
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike
 
-from minitorchless import init as initializers
+import minitorchless.init as initializers
 from minitorchless._checks import as_batch, check_grad_shape, float_dtype, positive_int
+from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
 from minitorchless.layers.base import Layer
 from minitorchless.parameter import Parameter
 
 __all__ = ["Dense"]
 
-FloatArray = NDArray[np.floating[Any]]
 
 
 class Dense(Layer):

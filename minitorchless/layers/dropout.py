@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from minitorchless._checks import as_float_array, check_grad_shape, positive_float
+from minitorchless._types import FloatArray
 from minitorchless.layers.base import Layer
 
 __all__ = ["Dropout"]
 
-FloatArray = NDArray[np.floating[Any]]
 
 
 class Dropout(Layer):

@@ -34,8 +34,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
 from typing_extensions import Self
 
 from minitorchless.errors import ShapeError
@@ -46,7 +44,6 @@ from minitorchless.layers.wiring import Node, NodeSpec, check_wiring
 
 __all__ = ["Graph", "NodeSpec"]
 
-FloatArray = NDArray[np.floating[Any]]
 SummaryRows = list[tuple[str, str, int]]
 
 

@@ -17,15 +17,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from minitorchless._checks import as_float_array, check_grad_shape
+from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
 from minitorchless.layers.base import Layer
 
 __all__ = ["Add", "Concatenate", "Merge"]
 
-FloatArray = NDArray[np.floating[Any]]
 
 
 def _common_dtype(arrays: Sequence[FloatArray]) -> np.dtype[Any]:

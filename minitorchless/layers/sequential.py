@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, overload
 
-import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from typing_extensions import Self
 
+from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
 from minitorchless.layers._sharing import shared_uses
 from minitorchless.layers.base import Layer
 
 __all__ = ["Sequential"]
 
-FloatArray = NDArray[np.floating[Any]]
 
 
 class Sequential(Layer):

@@ -20,20 +20,19 @@ module puts them together.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import safetensors.numpy
 
+from minitorchless._version import __version__
 from minitorchless.errors import (
     CorruptFileError,
-    KeyMismatchError,
     SerializationError,
-    ShapeMismatchError,
     UnsupportedFormatVersionError,
 )
+from minitorchless.interop.torch import torch_key_map
 from minitorchless.layers.base import Layer
-from minitorchless.parameter import Parameter
 from minitorchless.serialization._architecture import (
     decode_architecture,
     encode_architecture,
@@ -41,6 +40,7 @@ from minitorchless.serialization._architecture import (
     registered_layers,
 )
 from minitorchless.serialization._files import PathLike, read_safetensors, write_atomic
+from minitorchless.state_dict import KeyMap, Target, assign_arrays
 
 __all__ = [
     "FORMAT_NAME",
@@ -61,11 +61,6 @@ FORMAT_VERSION = 1
 
 Layout = Literal["minitorchless", "torch"]
 _LAYOUTS = ("minitorchless", "torch")
-
-# the key a tensor has in the file -> (the parameter's own dotted name, the
-# parameter, whether the file stores it transposed)
-KeyMap = dict[str, tuple[str, Parameter, bool]]
-
 
 def save(model: Layer, path: PathLike) -> None:
     """Write ``model`` (architecture and weights) to one ``.safetensors`` file.
@@ -196,7 +191,7 @@ def load_weights(model: Layer, path: PathLike, *, layout: Layout | None = None) 
     else:
         torch_layout = layout == "torch"
     key_map = _torch_layout(model) if torch_layout else _own_layout(model)
-    assign_arrays(key_map, arrays, source, exact_dtype=False)
+    assign_arrays(key_map, arrays, source)
 
 
 # ----------------------------------------------------------------- helpers
@@ -211,8 +206,6 @@ def _check_layout(caller: str, layout: object) -> None:
 
 
 def _metadata(**entries: str) -> dict[str, str]:
-    from minitorchless import __version__
-
     return {
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
@@ -257,75 +250,18 @@ def _resolver(
 
 
 def _own_layout(model: Layer) -> KeyMap:
-    return {name: (name, parameter, False) for name, parameter in model.named_parameters()}
+    return {name: Target(name, parameter, False) for name, parameter in model.named_parameters()}
 
 
 def _torch_layout(model: Layer) -> KeyMap:
-    from minitorchless.interop.torch import torch_key_map  # only files in torch layout need it
-
     return torch_key_map(model)
 
 
 def _serialize(key_map: KeyMap, metadata: dict[str, str]) -> bytes:
     tensors = {}
-    for key, (_, parameter, transposed) in key_map.items():
-        value = parameter.value.T if transposed else parameter.value
+    for key, (_, tensor, transposed) in key_map.items():
+        value = tensor.value.T if transposed else tensor.value
         # safetensors copies raw memory from the array's data pointer, so a
         # transposed or sliced view must be made contiguous or its bytes come out scrambled
         tensors[key] = np.ascontiguousarray(value)
     return safetensors.numpy.save(tensors, metadata=metadata)
-
-
-def _preview(names: list[str], limit: int = 8) -> str:
-    # names may come from an untrusted file: show a few, not a megabyte of them
-    shown = ", ".join(repr(name[:80]) for name in names[:limit])
-    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
-    return f"[{shown}{more}]"
-
-
-def assign_arrays(
-    key_map: KeyMap, arrays: Mapping[str, Any], source: str, *, exact_dtype: bool
-) -> None:
-    """Check every tensor against its parameter, then copy them all in.
-
-    Shared by the file loaders and :func:`~minitorchless.from_torch_state_dict`,
-    so a file and a state dict are refused with the same errors.
-    """
-    missing = [key for key in key_map if key not in arrays]
-    unexpected = [key for key in arrays if key not in key_map]
-    if missing or unexpected:
-        problems = []
-        if missing:
-            problems.append(f"missing tensors for parameters {_preview(missing)}")
-        if unexpected:
-            problems.append(f"unexpected tensors {_preview(unexpected)}")
-        raise KeyMismatchError(
-            f"{source}: the tensors do not match the model's parameters: "
-            + "; ".join(problems),
-            missing,
-            unexpected,
-        )
-    updates = []
-    for key, (name, parameter, transposed) in key_map.items():
-        array = np.asarray(arrays[key])
-        expected = parameter.shape[::-1] if transposed else parameter.shape
-        if array.shape != expected:
-            raise ShapeMismatchError(
-                f"{source}: tensor {key!r} has shape {array.shape}, but the model's "
-                f"parameter {name!r} needs {expected}",
-                key,
-                expected,
-                array.shape,
-            )
-        if array.dtype.kind not in "fiu":
-            raise CorruptFileError(
-                f"{source}: tensor {key!r} has dtype {array.dtype}; parameters are numeric"
-            )
-        if exact_dtype and array.dtype != parameter.dtype:
-            raise CorruptFileError(
-                f"{source}: tensor {key!r} has dtype {array.dtype}, but the architecture "
-                f"builds parameter {name!r} in {parameter.dtype}"
-            )
-        updates.append((parameter, array.T if transposed else array))
-    for parameter, array in updates:
-        parameter.value[...] = array  # in place: optimizers and views keep seeing it

@@ -28,6 +28,7 @@ from typing import Any, TypeVar, overload
 
 import numpy as np
 
+import minitorchless.layers as layer_zoo
 from minitorchless.errors import CorruptFileError, UnknownLayerError
 from minitorchless.layers.base import Layer
 from minitorchless.layers.dense import Dense
@@ -45,17 +46,13 @@ _REGISTRY: dict[str, type[Layer]] = {}
 def _builtin_layers() -> dict[str, type[Layer]]:
     """Every concrete Layer class the package exports, by class name.
 
-    Reading the public namespaces (``minitorchless`` and ``minitorchless.layers``)
-    means a new built-in layer is loadable as soon as it is exported, with no
-    list here to keep in step.
+    Reading the public namespace of ``minitorchless.layers`` means a new
+    built-in layer is loadable as soon as it is exported, with no list here to
+    keep in step.
     """
-    import minitorchless
-    import minitorchless.layers
-
     return {
         obj.__name__: obj
-        for namespace in (minitorchless.layers, minitorchless)
-        for obj in vars(namespace).values()
+        for obj in vars(layer_zoo).values()
         if isinstance(obj, type)
         and issubclass(obj, Layer)
         and not inspect.isabstract(obj)

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from minitorchless.callbacks import TrainingState
-from minitorchless.history import History
 from minitorchless.parameter import Parameter
+from minitorchless.train.callbacks import TrainingState
+from minitorchless.train.history import History
 
 __all__ = ["DivergenceWarning", "Snapshot", "diverged"]
 

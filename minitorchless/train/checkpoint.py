@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from minitorchless.callbacks import Logs, MonitorCallback
 from minitorchless.serialization import save, save_weights
+from minitorchless.train.callbacks import Logs, MonitorCallback
 
 __all__ = ["ModelCheckpoint"]
 

@@ -32,18 +32,19 @@ try:
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as err:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "minitorchless.sklearn needs scikit-learn >= 1.6: pip install 'minitorchless[sklearn]'"
+        "minitorchless.interop.sklearn needs scikit-learn >= 1.6: "
+        "pip install 'minitorchless[sklearn]'"
     ) from err
 
 from minitorchless._checks import float_dtype, positive_float, positive_int
-from minitorchless.history import History
 from minitorchless.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from minitorchless.layers.base import Layer
 from minitorchless.layers.dense import Dense
 from minitorchless.layers.sequential import Sequential
 from minitorchless.losses import CrossEntropyLoss, L1Loss, Loss, MSELoss
 from minitorchless.optim import SGD, Adam, AdamW, Optimizer, RMSprop
-from minitorchless.training import fit, predict
+from minitorchless.train.fit import fit, predict
+from minitorchless.train.history import History
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 

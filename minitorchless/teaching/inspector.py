@@ -23,18 +23,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from minitorchless._checks import positive_float, positive_int
-from minitorchless.callbacks import Callback, Logs
-from minitorchless.history import append_row
+from minitorchless._types import FloatArray
 from minitorchless.layers.activations import Activation, ReLU, Sigmoid, Tanh
 from minitorchless.layers.base import Layer
 from minitorchless.parameter import Parameter
+from minitorchless.train.callbacks import Callback, Logs
+from minitorchless.train.history import append_row
 
 if TYPE_CHECKING:  # matplotlib is an optional extra, imported only inside plot()
     from matplotlib.figure import Figure
 
 __all__ = ["Inspector", "dead_fraction", "saturated_fraction"]
 
-FloatArray = NDArray[np.floating[Any]]
 
 
 def saturated_fraction(layer: Layer, outputs: FloatArray, margin: float = 0.01) -> float:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from minitorchless.callbacks import Callback, Logs
+from minitorchless.train.callbacks import Callback, Logs
 
 __all__ = ["BarProgress", "LineProgress", "Progress", "format_logs", "make_progress"]
 

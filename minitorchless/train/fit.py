@@ -16,16 +16,22 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from minitorchless._checks import check_finite, generator, open_fraction, positive_int
-from minitorchless.callbacks import Callback, LearningRateScheduler, Logs, Schedule, TrainingState
 from minitorchless.data import Batches, num_samples
-from minitorchless.divergence import DivergenceWarning, Snapshot, diverged
-from minitorchless.history import History
 from minitorchless.layers.base import Layer
 from minitorchless.losses import Loss
 from minitorchless.metrics import Metric
 from minitorchless.metrics import get as get_metric
 from minitorchless.optim.base import Optimizer
-from minitorchless.progress import make_progress
+from minitorchless.train.callbacks import (
+    Callback,
+    LearningRateScheduler,
+    Logs,
+    Schedule,
+    TrainingState,
+)
+from minitorchless.train.divergence import DivergenceWarning, Snapshot, diverged
+from minitorchless.train.history import History
+from minitorchless.train.progress import make_progress
 
 __all__ = ["DivergenceWarning", "evaluate", "fit", "predict"]
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
+from minitorchless._types import FloatArray
 from minitorchless.layers.activations import (
     Identity,
     LeakyReLU,
@@ -36,7 +37,6 @@ from minitorchless.losses import CrossEntropyLoss, Loss, MSELoss
 
 __all__ = ["Explanation", "Step", "explain"]
 
-FloatArray = NDArray[np.floating[Any]]
 Phase = Literal["forward", "loss", "backward"]
 
 # Forward and backward formulas of the activations, in terms of their input and

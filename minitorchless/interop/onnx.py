@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from minitorchless._checks import as_float_array
+from minitorchless._version import __version__
 from minitorchless.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from minitorchless.layers.base import Layer
 from minitorchless.layers.combinators import Parallel, Residual
@@ -138,7 +139,7 @@ class OnnxBuilder:
             where = f" at {path!r}" if path else ""
             raise TypeError(
                 f"export_onnx: no ONNX converter for {type(layer).__name__}{where}; "
-                f"write one with @minitorchless.onnx_export.register_onnx_converter"
+                f"write one with @minitorchless.interop.onnx.register_onnx_converter"
                 f"({type(layer).__name__})"
             )
         return converter(self, layer, inputs, path)
@@ -303,8 +304,6 @@ def export_onnx(model: Layer, path: PathLike, sample_input: Any) -> None:
         raise ImportError(
             "export_onnx needs the onnx package: pip install 'minitorchless[onnx]'"
         ) from err
-    from minitorchless import __version__
-
     if not isinstance(model, Layer):
         raise TypeError(f"export_onnx: model must be a Layer, received {model!r}")
     several = isinstance(sample_input, (list, tuple))
