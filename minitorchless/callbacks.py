@@ -5,16 +5,10 @@ as ``minitorchless`` itself gathers the rest of the public API.
 """
 
 from minitorchless.teaching.inspector import Inspector
-from minitorchless.train.callbacks import (
-    Callback,
-    EarlyStopping,
-    LearningRateScheduler,
-    Logs,
-    MonitorCallback,
-    Schedule,
-    TrainingState,
-)
+from minitorchless.train.callbacks import Callback, Logs, TrainingState
 from minitorchless.train.checkpoint import ModelCheckpoint
+from minitorchless.train.monitor import EarlyStopping, MonitorCallback
+from minitorchless.train.scheduling import LearningRateScheduler, Schedule
 
 __all__ = [
     "Callback",

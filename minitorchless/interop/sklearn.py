@@ -43,7 +43,8 @@ from minitorchless.layers.dense import Dense
 from minitorchless.layers.sequential import Sequential
 from minitorchless.losses import CrossEntropyLoss, L1Loss, Loss, MSELoss
 from minitorchless.optim import SGD, Adam, AdamW, Optimizer, RMSprop
-from minitorchless.train.fit import fit, predict
+from minitorchless.train.evaluate import predict
+from minitorchless.train.fit import fit
 from minitorchless.train.history import History
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]

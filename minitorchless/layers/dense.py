@@ -8,7 +8,13 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 import minitorchless.init as initializers
-from minitorchless._checks import as_batch, check_grad_shape, float_dtype, positive_int
+from minitorchless._checks import (
+    as_batch,
+    check_grad_shape,
+    float_dtype,
+    generator,
+    positive_int,
+)
 from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
 from minitorchless.layers.base import Layer
@@ -55,10 +61,7 @@ class Dense(Layer):
         self.in_features = positive_int("Dense", "in_features", in_features)
         self.out_features = positive_int("Dense", "out_features", out_features)
         resolved = float_dtype("Dense", dtype)
-        if rng is None:
-            rng = np.random.default_rng()
-        elif not isinstance(rng, np.random.Generator):
-            raise TypeError(f"Dense: rng must be a numpy.random.Generator, received {rng!r}")
+        rng = generator("Dense", rng)
         weight = np.asarray(
             initializers.get(init)((self.in_features, self.out_features), rng, resolved),
             dtype=resolved,

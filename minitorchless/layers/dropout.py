@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from minitorchless._checks import as_float_array, check_grad_shape, positive_float
+from minitorchless._checks import as_float_array, check_grad_shape, generator, positive_float
 from minitorchless._types import FloatArray
 from minitorchless.layers.base import Layer
 
@@ -42,11 +42,7 @@ class Dropout(Layer):
             raise ValueError(
                 f"Dropout: p must be in [0, 1), received {p!r} (p=1 would zero every unit)"
             )
-        if rng is None:
-            rng = np.random.default_rng()
-        elif not isinstance(rng, np.random.Generator):
-            raise TypeError(f"Dropout: rng must be a numpy.random.Generator, received {rng!r}")
-        self.rng = rng
+        self.rng = generator("Dropout", rng)
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
         self._cache = None  # a forward that fails must not leave an old cache

@@ -32,7 +32,7 @@ names the node and the shapes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from typing_extensions import Self
 
@@ -49,6 +49,28 @@ SummaryRows = list[tuple[str, str, int]]
 
 def _shape(width: int | None) -> str:
     return f"(batch, {width if width is not None else '?'})"
+
+
+class PlanStep(NamedTuple):
+    """One node of a compiled ``Graph``: integer slots instead of names.
+
+    Attributes:
+        layer: The node's layer.
+        source: The slot it reads, or a tuple of slots for a multi-input layer.
+        target: The slot it writes.
+        multi: Whether ``source`` is a tuple (the layer takes a list).
+        save: Where this use's cache is saved, or -1 when its layer is used
+            nowhere else.
+        reads_inputs_only: Whether it reads graph inputs only, so that
+            ``backward_parameters`` may skip its input gradient.
+    """
+
+    layer: Layer
+    source: Any  # int, or tuple[int, ...] when multi: Any spares a cast per step
+    target: int
+    multi: bool
+    save: int
+    reads_inputs_only: bool
 
 
 def _check_arity(name: str, layer: Layer, sources: tuple[str, ...]) -> bool:
@@ -156,19 +178,14 @@ class Graph(Layer):
     def _compile(self, order: list[Node]) -> None:
         """Freeze the execution plan: integer slots instead of names, sharing resolved.
 
-        Each step is ``(layer, source, target, multi, save, first)``: the slot
-        (or tuple of slots, for a multi-input layer) it reads, the slot it
-        writes, the index under which its cache is saved (-1 unless its layer
-        is also used elsewhere), and whether it reads graph inputs only (so
-        that ``backward_parameters`` may skip its input gradient). Inputs take
-        slots 0..k-1, nodes the ones after.
+        Inputs take slots 0..k-1, nodes the ones after; see ``PlanStep`` for
+        what each step holds.
         """
         slot = {name: index for index, name in enumerate(self.input_names)}
         for node in order:
             slot[node.name] = len(slot)
         shared = shared_uses([node.layer for node in order])
-        # the source is an int, or a tuple of ints when multi is True: Any spares a cast per step
-        plan: list[tuple[Layer, Any, int, bool, int, bool]] = []
+        plan: list[PlanStep] = []
         saved = 0
         for node, is_shared in zip(order, shared, strict=True):
             sources = tuple(slot[source] for source in node.sources)
@@ -176,8 +193,8 @@ class Graph(Layer):
             if is_shared:
                 save, saved = saved, saved + 1
             reads_inputs_only = all(source < len(self.input_names) for source in sources)
-            plan.append((node.layer, sources if node.multi else sources[0], slot[node.name],
-                         node.multi, save, reads_inputs_only))
+            plan.append(PlanStep(node.layer, sources if node.multi else sources[0],
+                                 slot[node.name], node.multi, save, reads_inputs_only))
         self._order = order
         self._plan = plan
         self._reversed_plan = plan[::-1]
@@ -257,12 +274,12 @@ class Graph(Layer):
                     "backward", "grad_output", grad_output, self.output_names), strict=True):
                 grads[slot] = grad
         try:
-            for layer, source, target, multi, save, first in self._reversed_plan:
+            for layer, source, target, multi, save, reads_inputs_only in self._reversed_plan:
                 grad = grads[target]
                 grads[target] = None  # every consumer has added its share; free it early
                 if save >= 0:
                     layer.restore_cache(states[save])
-                if first and parameters_only:
+                if reads_inputs_only and parameters_only:
                     layer.backward_parameters(grad)
                     continue
                 grad_input = layer.backward(grad)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from minitorchless._checks import positive_float
-from minitorchless.optim.base import Optimizer, fraction
+from minitorchless.optim.base import Optimizer, fraction, running_average
 from minitorchless.parameter import Parameter
 
 __all__ = ["Adam", "AdamW"]
@@ -33,7 +33,8 @@ class Adam(Optimizer):
         lr: Learning rate, > 0.
         betas: Decay rates ``(beta1, beta2)`` of the moment estimates, each in [0, 1).
         eps: Added to the denominator for numerical stability, >= 0.
-        weight_decay: L2 penalty added to the gradient, >= 0.
+        weight_decay: L2 penalty added to the gradient, >= 0; ``None`` means 0
+            for Adam and 0.01 for AdamW, PyTorch's defaults.
         amsgrad: Divide by the largest second moment seen so far (the AMSGrad variant).
 
     Raises:
@@ -42,6 +43,7 @@ class Adam(Optimizer):
 
     # Adam adds the decay to the gradient; AdamW shrinks the weights directly
     _decoupled_weight_decay = False
+    _default_weight_decay = 0.0  # PyTorch's: 0 for Adam, 0.01 for AdamW
 
     def __init__(
         self,
@@ -50,10 +52,12 @@ class Adam(Optimizer):
         *,
         betas: Sequence[float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float | None = None,
         amsgrad: bool = False,
     ) -> None:
         super().__init__(parameters, lr)
+        if weight_decay is None:
+            weight_decay = self._default_weight_decay
         name = type(self).__name__
         try:
             beta1, beta2 = betas
@@ -82,20 +86,13 @@ class Adam(Optimizer):
             if self.weight_decay and self._decoupled_weight_decay:
                 parameter.value *= 1 - self.lr * self.weight_decay  # w <- w - lr * wd * w
             elif self.weight_decay:
-                grad = np.multiply(parameter.value, self.weight_decay, out=work)
-                grad += parameter.grad  # g = grad + wd * w
+                grad = self._l2_gradient(parameter, self.weight_decay, 0)  # g = grad + wd * w
 
             exp_avg = self._buffer(parameter, "exp_avg")
             exp_avg_sq = self._buffer(parameter, "exp_avg_sq")
-            # m <- beta1 m + (1 - beta1) g, rearranged as g + beta1 (m - g) to need no temporary
-            exp_avg -= grad
-            exp_avg *= beta1
-            exp_avg += grad
+            running_average(exp_avg, grad, beta1)  # m <- beta1 m + (1 - beta1) g
             # v <- beta2 v + (1 - beta2) g^2 (g may live in the work array: it is no longer needed)
-            np.multiply(grad, grad, out=work)
-            work *= 1 - beta2
-            exp_avg_sq *= beta2
-            exp_avg_sq += work
+            running_average(exp_avg_sq, np.multiply(grad, grad, out=work), beta2)
             if self.amsgrad:
                 max_exp_avg_sq = self._buffer(parameter, "max_exp_avg_sq")
                 np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
@@ -123,29 +120,9 @@ class AdamW(Adam):
     Before the Adam step, the weights shrink by ``w <- w - lr * weight_decay * w``
     and the gradient is left alone, so the decay is not rescaled by Adam's
     per-weight step sizes. This follows PyTorch's ``torch.optim.AdamW``,
-    including its default ``weight_decay=0.01``.
-
-    Args:
-        parameters: The parameters to train.
-        lr: Learning rate, > 0.
-        betas: Decay rates ``(beta1, beta2)`` of the moment estimates, each in [0, 1).
-        eps: Added to the denominator for numerical stability, >= 0.
-        weight_decay: Decoupled decay rate, >= 0.
-        amsgrad: Divide by the largest second moment seen so far (the AMSGrad variant).
+    including its default ``weight_decay=0.01``. The arguments are Adam's;
+    ``weight_decay`` is the decoupled decay rate.
     """
 
     _decoupled_weight_decay = True
-
-    def __init__(
-        self,
-        parameters: Iterable[Parameter],
-        lr: float = 1e-3,
-        *,
-        betas: Sequence[float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-        amsgrad: bool = False,
-    ) -> None:
-        super().__init__(
-            parameters, lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
-        )
+    _default_weight_decay = 1e-2

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from minitorchless._checks import positive_float
 from minitorchless.parameter import Parameter
 
-__all__ = ["Optimizer", "fraction"]
+__all__ = ["Optimizer", "fraction", "running_average"]
 
 
 def fraction(owner: str, name: str, value: Any) -> float:
@@ -28,6 +28,17 @@ def fraction(owner: str, name: str, value: Any) -> float:
     if not 0 <= number < 1:  # also refuses NaN, for which every comparison is False
         raise ValueError(f"{owner}: {name} must be in [0, 1), received {value!r}")
     return number
+
+
+def running_average(average: NDArray[Any], value: NDArray[Any], decay: float) -> None:
+    """``average <- decay * average + (1 - decay) * value``, in place.
+
+    Written as ``value + decay * (average - value)``, which needs no temporary
+    array: the moment estimates of Adam and RMSprop are updated this way.
+    """
+    average -= value
+    average *= decay
+    average += value
 
 
 class Optimizer(ABC):
@@ -85,6 +96,14 @@ class Optimizer(ABC):
     @abstractmethod
     def step(self) -> None:
         """Update every parameter once from its current gradient."""
+
+    def _l2_gradient(self, parameter: Parameter, weight_decay: float, index: int) -> NDArray[Any]:
+        """``grad + weight_decay * w`` in work array ``index`` (an L2 penalty's gradient)."""
+        grad: NDArray[Any] = np.multiply(
+            parameter.value, weight_decay, out=self._scratch(parameter, index)
+        )
+        grad += parameter.grad
+        return grad
 
     def _buffer(self, parameter: Parameter, key: str) -> NDArray[Any]:
         """A zero-initialised state array of the parameter's shape and dtype."""

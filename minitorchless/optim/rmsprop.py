@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from minitorchless._checks import positive_float
-from minitorchless.optim.base import Optimizer, fraction
+from minitorchless.optim.base import Optimizer, fraction, running_average
 from minitorchless.parameter import Parameter
 
 __all__ = ["RMSprop"]
@@ -66,23 +66,15 @@ class RMSprop(Optimizer):
             work = self._scratch(parameter)
             grad = parameter.grad  # read only: backward owns it
             if self.weight_decay:
-                # g = grad + weight_decay * w, in a second work array
-                grad = self._scratch(parameter, 1)
-                np.multiply(parameter.value, self.weight_decay, out=grad)
-                grad += parameter.grad
+                grad = self._l2_gradient(parameter, self.weight_decay, 1)  # g = grad + wd * w
 
             # v <- alpha v + (1 - alpha) g^2
             square_avg = self._buffer(parameter, "square_avg")
-            np.multiply(grad, grad, out=work)
-            work *= 1 - alpha
-            square_avg *= alpha
-            square_avg += work
+            running_average(square_avg, np.multiply(grad, grad, out=work), alpha)
             if self.centered:
-                # a <- alpha a + (1 - alpha) g, as g + alpha (a - g) to need no temporary
+                # a <- alpha a + (1 - alpha) g
                 grad_avg = self._buffer(parameter, "grad_avg")
-                grad_avg -= grad
-                grad_avg *= alpha
-                grad_avg += grad
+                running_average(grad_avg, grad, alpha)
                 # d <- sqrt(max(v - a^2, 0)) + eps
                 denominator = np.multiply(grad_avg, grad_avg, out=work)
                 np.subtract(square_avg, denominator, out=denominator)

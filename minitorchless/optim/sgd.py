@@ -61,9 +61,7 @@ class SGD(Optimizer):
         for parameter in self.params:
             grad = parameter.grad  # read only: backward owns it
             if self.weight_decay:
-                # g = grad + weight_decay * w, in a work array
-                grad = np.multiply(parameter.value, self.weight_decay, out=self._scratch(parameter))
-                grad += parameter.grad
+                grad = self._l2_gradient(parameter, self.weight_decay, 0)  # g = grad + wd * w
             if self.momentum:
                 slots = self.state.setdefault(parameter, {})
                 velocity = slots.get("momentum_buffer")

@@ -7,7 +7,8 @@ callbacks by ``minitorchless.callbacks``).
 
 from minitorchless.train.checkpoint import ModelCheckpoint
 from minitorchless.train.divergence import DivergenceWarning
-from minitorchless.train.fit import evaluate, fit, predict
+from minitorchless.train.evaluate import evaluate, predict
+from minitorchless.train.fit import fit
 from minitorchless.train.history import History
 
 __all__ = ["DivergenceWarning", "History", "ModelCheckpoint", "evaluate", "fit", "predict"]

@@ -12,27 +12,15 @@ lines and messages meant for people count from 1.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any
 
-from numpy.typing import NDArray
-
-from minitorchless._checks import non_negative_int, positive_float
 from minitorchless.layers.base import Layer
 from minitorchless.optim.base import Optimizer
 from minitorchless.train.history import History
 
-__all__ = [
-    "Callback",
-    "EarlyStopping",
-    "LearningRateScheduler",
-    "Logs",
-    "MonitorCallback",
-    "Schedule",
-    "TrainingState",
-]
+__all__ = ["Callback", "CallbackList", "Logs", "TrainingState"]
 
 Logs = dict[str, float]
 """What the hooks receive: values by name, e.g. ``{"loss": 0.31, "val_loss": 0.35}``."""
@@ -146,198 +134,58 @@ class Callback:
         """Called after the optimizer step of batch ``batch``, with its loss and metrics."""
 
 
-class MonitorCallback(Callback):
-    """Base of callbacks that watch one logged value for improvement.
+def _overrides(callback: Callback, hook: str) -> bool:
+    return getattr(type(callback), hook) is not getattr(Callback, hook)
 
-    It holds what ``EarlyStopping`` and ``ModelCheckpoint`` share: the name of
-    the value, whether lower or higher is better, the smallest change that
-    counts, and the best value and epoch so far (reset at every ``fit``).
+
+class CallbackList:
+    """The callbacks of one run, called in order at each hook.
+
+    ``fit`` puts the user's callbacks first, then the History recorder and the
+    progress display, so the display shows what the callbacks logged (such as
+    ``"lr"``) and nothing about it is a special case. Batch hooks are called
+    only on the callbacks that override them: a callback that works per epoch
+    costs nothing per batch.
 
     Args:
-        monitor: The logged value to watch: ``"val_loss"`` (needs validation
-            data), ``"loss"``, or ``"accuracy"``, ``"val_accuracy"``... for metrics.
-        mode: ``"min"`` (lower is better), ``"max"``, or ``"auto"``: ``"max"``
-            for names ending in ``accuracy``, ``"min"`` for everything else.
-        min_delta: The smallest change that counts as an improvement, >= 0.
+        callbacks: The callbacks, in calling order.
+        state: The run's shared state, handed to each callback.
     """
 
-    def __init__(
-        self, monitor: str, mode: Literal["auto", "min", "max"], min_delta: float
-    ) -> None:
-        super().__init__()
-        owner = type(self).__name__
-        if not isinstance(monitor, str):
-            raise TypeError(f"{owner}: monitor must be a string, received {monitor!r}")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', received {mode!r}")
-        self.monitor = monitor
-        self.min_delta = positive_float(owner, "min_delta", min_delta, allow_zero=True)
-        if mode == "auto":
-            mode = "max" if monitor.endswith("accuracy") else "min"
-        self.mode: Literal["min", "max"] = mode
-        self._reset()
+    def __init__(self, callbacks: Iterable[Callback], state: TrainingState) -> None:
+        self.callbacks = list(callbacks)
+        for callback in self.callbacks:
+            callback.set_state(state)
+        self._batch_begin = [c for c in self.callbacks if _overrides(c, "on_batch_begin")]
+        self._batch_end = [c for c in self.callbacks if _overrides(c, "on_batch_end")]
+        self._begun = 0  # how many have had on_train_begin: only those get on_train_end
 
-    def _reset(self) -> None:
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_epoch: int | None = None
-
-    def _improved(self, value: float) -> bool:
-        # NaN never improves: every comparison with it is False
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
-
-    def _monitored(self, logs: Logs) -> float:
-        """The monitored value in this epoch's logs; a clear error if it is not logged."""
-        if self.monitor not in logs:
-            hint = " (pass validation_data or validation_split to fit)" if (
-                self.monitor.startswith("val_")
-            ) else ""
-            raise ValueError(
-                f"{type(self).__name__}: monitor {self.monitor!r} is not among the logged "
-                f"values {sorted(logs)}{hint}"
-            )
-        return float(logs[self.monitor])
+    def __bool__(self) -> bool:
+        return bool(self.callbacks)
 
     def on_train_begin(self, logs: Logs) -> None:
-        self._reset()  # a callback object may be reused across fit calls
-
-
-class EarlyStopping(MonitorCallback):
-    """Stop training when a monitored value has stopped improving.
-
-    Args:
-        monitor: The logged value to watch: ``"val_loss"`` (needs validation
-            data), ``"loss"``, or ``"accuracy"``, ``"val_accuracy"``... for metrics.
-        patience: How many epochs in a row without improvement are tolerated,
-            >= 0; training stops at the next one (``patience=0`` stops at the
-            first epoch that does not improve).
-        min_delta: The smallest change that counts as an improvement, >= 0.
-        mode: ``"min"`` (lower is better), ``"max"``, or ``"auto"``: ``"max"``
-            for names ending in ``accuracy``, ``"min"`` for everything else.
-        restore_best_weights: When training ends (stopped early or not), load
-            the weights of the best epoch into the model. Costs one copy of the
-            parameters at every improvement.
-
-    Attributes:
-        best: The best value seen. ``best_epoch``: its epoch (from 0).
-        stopped_epoch: The epoch at which training was stopped, or ``None``.
-
-    Raises:
-        ValueError: at the end of the first epoch, if ``monitor`` is not logged;
-            the message lists the values that are.
-    """
-
-    def __init__(
-        self,
-        monitor: str = "val_loss",
-        *,
-        patience: int = 0,
-        min_delta: float = 0.0,
-        mode: Literal["auto", "min", "max"] = "auto",
-        restore_best_weights: bool = False,
-    ) -> None:
-        self.patience = non_negative_int("EarlyStopping", "patience", patience)
-        self.restore_best_weights = bool(restore_best_weights)
-        super().__init__(monitor, mode, min_delta)
-
-    def _reset(self) -> None:
-        super()._reset()
-        self.stopped_epoch: int | None = None
-        self.wait = 0
-        self._best_weights: dict[str, NDArray[Any]] | None = None
-
-    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
-        value = self._monitored(logs)
-        if self._improved(value):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
-            if self.restore_best_weights:
-                self._best_weights = self.model.state_dict()
-            return
-        self.wait += 1
-        if self.wait > self.patience:
-            self.stopped_epoch = epoch
-            best = (
-                "no value improved on the start"
-                if self.best_epoch is None
-                else f"best {self.best:.4g} at epoch {self.best_epoch + 1}"
-            )
-            self.request_stop(
-                f"EarlyStopping: {self.monitor} did not improve for {self.wait} epoch(s) "
-                f"(patience {self.patience}); {best}"
-            )
+        for callback in self.callbacks:
+            callback.on_train_begin(logs)
+            self._begun += 1
 
     def on_train_end(self, logs: Logs) -> None:
-        if self._best_weights is not None:
-            self.model.load_state_dict(self._best_weights)
-        self._best_weights = None  # free the copy
-
-    def __repr__(self) -> str:
-        return (
-            f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, "
-            f"min_delta={self.min_delta}, mode={self.mode!r}, "
-            f"restore_best_weights={self.restore_best_weights})"
-        )
-
-
-@runtime_checkable
-class Schedule(Protocol):
-    """A learning-rate schedule object: ``step()`` once per epoch sets ``optimizer.lr``.
-
-    ``minitorchless.optim``'s ``StepLR``, ``ExponentialLR`` and
-    ``CosineAnnealingLR`` are schedules.
-    """
-
-    def step(self) -> None: ...
-
-    def get_last_lr(self) -> Any: ...
-
-
-class LearningRateScheduler(Callback):
-    """Change the learning rate between epochs.
-
-    Args:
-        schedule: Either a schedule object (``StepLR(optimizer, ...)`` and the
-            like), stepped once at the end of every epoch as PyTorch does; or a
-            function ``schedule(epoch, lr) -> new_lr`` (epoch from 0), called at
-            the start of every epoch as Keras does.
-
-    Every epoch's logs (and so the History) get an ``"lr"`` entry: the learning
-    rate the epoch trained with. Schedule objects may also be passed to ``fit``
-    directly in ``callbacks=[...]``; they are wrapped in this class.
-    """
-
-    def __init__(self, schedule: Schedule | Callable[[int, float], float]) -> None:
-        super().__init__()
-        if not (isinstance(schedule, Schedule) or callable(schedule)):
-            raise TypeError(
-                "LearningRateScheduler: schedule must be a schedule object with step() "
-                f"or a function (epoch, lr) -> lr, received {type(schedule).__name__}"
-            )
-        self.schedule = schedule
-        self._epoch_lr = math.nan
-
-    def on_train_begin(self, logs: Logs) -> None:
-        owner = getattr(self.schedule, "optimizer", None)
-        if owner is not None and owner is not self.optimizer:
-            raise ValueError(
-                "LearningRateScheduler: the schedule was built on another optimizer than "
-                "the one passed to fit; build it on fit's optimizer"
-            )
+        """Call ``on_train_end`` on every callback whose ``on_train_begin`` ran."""
+        begun, self._begun = self._begun, 0
+        for callback in self.callbacks[:begun]:
+            callback.on_train_end(logs)
 
     def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
-        if not isinstance(self.schedule, Schedule):
-            new_lr = self.schedule(epoch, self.optimizer.lr)
-            self.optimizer.lr = positive_float(
-                "LearningRateScheduler", f"the schedule's lr for epoch {epoch}", new_lr
-            )
-        self._epoch_lr = float(self.optimizer.lr)
+        for callback in self.callbacks:
+            callback.on_epoch_begin(epoch, logs)
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
-        logs["lr"] = self._epoch_lr
-        if isinstance(self.schedule, Schedule):
-            self.schedule.step()
+        for callback in self.callbacks:
+            callback.on_epoch_end(epoch, logs)
 
-    def __repr__(self) -> str:
-        return f"LearningRateScheduler({self.schedule!r})"
+    def on_batch_begin(self, batch: int, logs: Logs) -> None:
+        for callback in self._batch_begin:
+            callback.on_batch_begin(batch, logs)
 
+    def on_batch_end(self, batch: int, logs: Logs) -> None:
+        for callback in self._batch_end:
+            callback.on_batch_end(batch, logs)

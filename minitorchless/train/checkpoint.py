@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Literal
 
 from minitorchless.serialization import save, save_weights
-from minitorchless.train.callbacks import Logs, MonitorCallback
+from minitorchless.train.callbacks import Logs
+from minitorchless.train.monitor import MonitorCallback
 
 __all__ = ["ModelCheckpoint"]
 

@@ -26,8 +26,8 @@ def format_logs(logs: Mapping[str, float]) -> str:
 class Progress(Callback):
     """Base of the reporters: times the run and writes the summary line.
 
-    Subclasses draw the epochs. ``fit`` calls ``close()`` whatever happens, so
-    that an exception raised mid-run does not leave a half-drawn bar behind.
+    Subclasses draw the epochs. ``on_train_end`` runs however training ends
+    (an exception or Ctrl-C included), so a bar is never left half-drawn.
     """
 
     def __init__(self) -> None:
@@ -54,8 +54,8 @@ class Progress(Callback):
             head = f"stopped after {done}/{epochs} epochs in {elapsed:.2f}s: {reason}"
         return f"{head} - {format_logs(self._last)}" if self._last else head
 
-    def close(self) -> None:
-        """Release the display; the plain-line reporter holds nothing."""
+    def on_train_end(self, logs: Logs) -> None:
+        self._write(self.summary())
 
     def _write(self, line: str) -> None:
         # look sys.stdout up at call time: it may be redirected after import
@@ -86,9 +86,6 @@ class LineProgress(Progress):
                 f"{elapsed:.2f}s"
             )
 
-    def on_train_end(self, logs: Logs) -> None:
-        self._write(self.summary())
-
 
 class BarProgress(Progress):
     """A tqdm bar over the epochs, with the latest values as its postfix."""
@@ -111,13 +108,10 @@ class BarProgress(Progress):
         self._bar.update(1)
 
     def on_train_end(self, logs: Logs) -> None:
-        self.close()
-        self._write(self.summary())
-
-    def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+        super().on_train_end(logs)
 
 
 def make_progress(verbose: int, log_every: int) -> Progress | None:

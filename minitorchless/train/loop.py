@@ -1,0 +1,170 @@
+"""The training loop itself: epochs of batches, each batch the five-line loop of the guide.
+
+``fit`` checks its arguments and builds a :class:`Run`; :func:`train_epochs`
+then runs it. Reading from the bottom up: :func:`train_step` is the loop of
+the README (forward, loss, zero_grad, backward, step), :func:`run_epoch`
+runs it over the batches and validates, :func:`train_epochs` repeats epochs
+until the end or a stop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from minitorchless._types import FloatArray
+from minitorchless.data import Batches
+from minitorchless.layers.base import Layer
+from minitorchless.losses import Loss
+from minitorchless.metrics import Metric
+from minitorchless.optim.base import Optimizer
+from minitorchless.train.arguments import Validation
+from minitorchless.train.callbacks import Callback, CallbackList, Logs, TrainingState
+from minitorchless.train.divergence import Snapshot, diverged
+from minitorchless.train.evaluate import Means, evaluate_batches
+from minitorchless.train.history import History
+
+__all__ = ["HistoryRecorder", "Run", "run_epoch", "train_epochs", "train_step"]
+
+
+@dataclass
+class Run:
+    """Everything one ``fit`` call trains with, checked and ready.
+
+    Attributes:
+        model, loss, optimizer: What is trained, against what, by what.
+        batches: The training batches (re-iterable: one pass per epoch).
+        validation: Held-out data to score after every epoch, or ``None``.
+        metrics: ``(name, function)`` pairs computed on every batch.
+        batch_size: The size asked for, also used for validation.
+        callbacks: The user's callbacks, then the History recorder and progress.
+        state: What the callbacks share with the loop.
+        history: What ``fit`` returns.
+        snapshot: The weights before the latest step, for the divergence guard
+            (``None`` when ``terminate_on_nan`` is off).
+        epoch, batch: Where the loop is (from 0), for messages.
+    """
+
+    model: Layer
+    loss: Loss
+    optimizer: Optimizer
+    batches: Batches
+    validation: Validation | None
+    metrics: list[tuple[str, Metric]]
+    batch_size: int | None
+    callbacks: CallbackList
+    state: TrainingState
+    history: History
+    snapshot: Snapshot | None
+    epoch: int = 0
+    batch: int = 0
+
+
+class HistoryRecorder(Callback):
+    """Records each epoch's logs into the History, after the user's callbacks added theirs."""
+
+    def __init__(self, history: History) -> None:
+        super().__init__()
+        self.history = history
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        self.history.record(epoch, logs)
+
+
+def train_step(run: Run, inputs: FloatArray, targets: FloatArray, logs: Logs) -> bool:
+    """One optimizer step on one batch; ``False`` (and no step) if its loss is not finite.
+
+    The loss of the batch and its metrics go into ``logs``. The backward is
+    ``backward_parameters``: the gradients of ``backward`` without the one for
+    the data, which nobody reads.
+    """
+    predictions = run.model(inputs)
+    value = run.loss(predictions, targets)
+    if run.snapshot is not None and not math.isfinite(value):
+        diverged(run.history, run.state, run.snapshot, value, run.epoch, run.batch,
+                 len(run.batches))
+        return False
+    logs["loss"] = value
+    for name, metric in run.metrics:
+        logs[name] = metric(predictions, targets)
+    run.optimizer.zero_grad()
+    run.model.backward_parameters(run.loss.backward())
+    if run.snapshot is not None:
+        run.snapshot.save()  # the weights this step changes: the rollback point
+    run.optimizer.step()
+    return True
+
+
+def run_epoch(run: Run, epoch: int) -> Logs | None:
+    """Train one epoch and validate; return its logs, or ``None`` if training diverged."""
+    run.epoch = epoch
+    logs: Logs = {}
+    run.callbacks.on_epoch_begin(epoch, logs)
+    if run.callbacks:
+        run.model.train()  # a callback may have switched modes (validation restores its own)
+    means = Means(["loss", *(name for name, _ in run.metrics)])
+    for index, (inputs, targets) in enumerate(run.batches):
+        run.batch = index
+        batch_logs: Logs = {"batch_size": float(len(inputs))}
+        run.callbacks.on_batch_begin(index, batch_logs)
+        # overflow is expected when training diverges; it is reported once, as a
+        # DivergenceWarning, instead of as NumPy noise
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if not train_step(run, inputs, targets, batch_logs):
+                return None
+        means.add(batch_logs, len(inputs))
+        run.callbacks.on_batch_end(index, batch_logs)
+        if run.state.stop_requested:
+            break
+    # means over the samples seen: all of them unless a callback stopped mid-epoch
+    logs.update(means.values)
+    if run.validation is not None:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            scores = evaluate_batches(run.model, *run.validation, run.loss, run.metrics,
+                                      run.batch_size)
+        logs.update({f"val_{name}": value for name, value in scores.items()})
+    run.callbacks.on_epoch_end(epoch, logs)
+    return logs
+
+
+def _check_last_step(run: Run) -> None:
+    """Judge the last step's weights, which no later loss did."""
+    if run.snapshot is None or run.history.diverged:
+        return
+    if not all(np.isfinite(parameter.value).all() for parameter in run.optimizer.params):
+        diverged(run.history, run.state, run.snapshot, math.nan, run.epoch, run.batch,
+                 len(run.batches), cause="the weights became NaN or inf in the last step")
+
+
+def train_epochs(run: Run) -> Logs:
+    """Run every epoch of ``run`` until the last, a stop or a divergence; return the last logs.
+
+    ``on_train_begin`` and ``on_train_end`` frame it, and ``on_train_end``
+    runs however training ends, an exception or Ctrl-C included, so that a
+    callback such as ``EarlyStopping(restore_best_weights=True)`` can put
+    the best weights back.
+    """
+    logs: Logs = {}
+    try:
+        run.callbacks.on_train_begin(logs)
+        run.model.train()
+        for epoch in range(run.state.epochs):
+            epoch_logs = run_epoch(run, epoch)
+            if epoch_logs is None:  # diverged: the epoch is not recorded
+                break
+            logs = epoch_logs
+            if run.state.stop_requested:
+                break
+        # every step's weights are judged by the next batch's loss, except the last
+        # step's: check those once, here, rather than paying a pass every epoch
+        _check_last_step(run)
+    except BaseException as err:
+        if run.state.stop_reason is None:
+            run.state.stop_reason = f"interrupted by {type(err).__name__}"
+        raise
+    finally:
+        run.history.stop_reason = run.state.stop_reason
+        run.callbacks.on_train_end(logs)
+    return logs

@@ -1,0 +1,74 @@
+"""Changing the learning rate between epochs: the ``LearningRateScheduler`` callback."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from minitorchless._checks import positive_float
+from minitorchless.train.callbacks import Callback, Logs
+
+__all__ = ["LearningRateScheduler", "Schedule"]
+
+
+@runtime_checkable
+class Schedule(Protocol):
+    """A learning-rate schedule object: ``step()`` once per epoch sets ``optimizer.lr``.
+
+    ``minitorchless.optim``'s ``StepLR``, ``ExponentialLR`` and
+    ``CosineAnnealingLR`` are schedules.
+    """
+
+    def step(self) -> None: ...
+
+    def get_last_lr(self) -> Any: ...
+
+
+class LearningRateScheduler(Callback):
+    """Change the learning rate between epochs.
+
+    Args:
+        schedule: Either a schedule object (``StepLR(optimizer, ...)`` and the
+            like), stepped once at the end of every epoch as PyTorch does; or a
+            function ``schedule(epoch, lr) -> new_lr`` (epoch from 0), called at
+            the start of every epoch as Keras does.
+
+    Every epoch's logs (and so the History) get an ``"lr"`` entry: the learning
+    rate the epoch trained with. Schedule objects may also be passed to ``fit``
+    directly in ``callbacks=[...]``; they are wrapped in this class.
+    """
+
+    def __init__(self, schedule: Schedule | Callable[[int, float], float]) -> None:
+        super().__init__()
+        if not (isinstance(schedule, Schedule) or callable(schedule)):
+            raise TypeError(
+                "LearningRateScheduler: schedule must be a schedule object with step() "
+                f"or a function (epoch, lr) -> lr, received {type(schedule).__name__}"
+            )
+        self.schedule = schedule
+        self._epoch_lr = math.nan
+
+    def on_train_begin(self, logs: Logs) -> None:
+        owner = getattr(self.schedule, "optimizer", None)
+        if owner is not None and owner is not self.optimizer:
+            raise ValueError(
+                "LearningRateScheduler: the schedule was built on another optimizer than "
+                "the one passed to fit; build it on fit's optimizer"
+            )
+
+    def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
+        if not isinstance(self.schedule, Schedule):
+            new_lr = self.schedule(epoch, self.optimizer.lr)
+            self.optimizer.lr = positive_float(
+                "LearningRateScheduler", f"the schedule's lr for epoch {epoch}", new_lr
+            )
+        self._epoch_lr = float(self.optimizer.lr)
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        logs["lr"] = self._epoch_lr
+        if isinstance(self.schedule, Schedule):
+            self.schedule.step()
+
+    def __repr__(self) -> str:
+        return f"LearningRateScheduler({self.schedule!r})"
