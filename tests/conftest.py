@@ -46,14 +46,3 @@ def load_example(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def layer_types(model: object) -> set[type]:
-    """The classes of ``model`` and of every layer nested in it."""
-    import minitorchless as mtl
-
-    assert isinstance(model, mtl.Layer)
-    found = {type(model)}
-    for _, child in model.children():
-        found |= layer_types(child)
-    return found

@@ -1,4 +1,4 @@
-"""Softmax, LeakyReLU, Identity and Dropout beyond the contract table."""
+"""Softmax, LeakyReLU, Identity and Dropout beyond the specimen table."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 A training step (``fit``, or a loop that calls ``model.backward_parameters``)
 relies on this method leaving exactly the ``.grad`` that ``backward`` leaves.
-It is checked here over the whole contract table, containers included.
+It is checked here over every specimen, containers included.
 """
 
 from __future__ import annotations
@@ -11,15 +11,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_contract import LAYERS
+from specimens import SPECIMENS
 
 import minitorchless as mtl
-
-
-def _inputs(features: int | tuple[int, ...]) -> Any:
-    if isinstance(features, tuple):
-        return tuple(_inputs(width) for width in features)
-    return np.random.default_rng(9).standard_normal((5, features))
 
 
 def _ones_like(outputs: Any) -> Any:
@@ -28,13 +22,13 @@ def _ones_like(outputs: Any) -> Any:
     return np.ones_like(outputs)
 
 
-@pytest.mark.parametrize("name", sorted(LAYERS))
+@pytest.mark.parametrize("name", sorted(SPECIMENS))
 def test_backward_parameters_leaves_the_gradients_of_backward(name: str) -> None:
-    factory, features, _ = LAYERS[name]
+    specimen = SPECIMENS[name]
     # two identical layers (same seed: same weights, same dropout masks)
-    full = factory(np.random.default_rng(0), np.float64)
-    lean = factory(np.random.default_rng(0), np.float64)
-    inputs = _inputs(features)
+    full = specimen.build(np.random.default_rng(0), np.float64)
+    lean = specimen.build(np.random.default_rng(0), np.float64)
+    inputs = specimen.make_inputs(batch=5, seed=9)
     grad_output = _ones_like(full(inputs))
     lean(inputs)
 

@@ -1,6 +1,6 @@
 """A float32 model holds no float64 array, anywhere, at any point of a training step.
 
-The walk goes through every layer of the contract table, every loss and every
+The walk goes through every specimen (``tests/specimens.py``), every loss and every
 optimizer: forward, loss, backward (and ``backward_parameters``), two
 optimizer steps (state is created on the first), then it collects every
 floating array reachable from the objects involved (``_cache`` slots and other
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_contract import LAYERS
+from specimens import SPECIMENS
 
 import minitorchless as mtl
 
@@ -102,15 +102,6 @@ def assert_float32(**roots: Any) -> None:
     assert not wrong, "float64 (or other) arrays in a float32 model:\n" + "\n".join(wrong)
 
 
-def _inputs(features: int | tuple[int, ...], away_from_zero: bool) -> Any:
-    if isinstance(features, tuple):  # several inputs
-        return tuple(_inputs(width, away_from_zero) for width in features)
-    x = np.random.default_rng(5).standard_normal((6, features)).astype(np.float32)
-    if away_from_zero:
-        x += np.sign(x) * np.float32(0.1)
-    return x
-
-
 def _ones_like(outputs: Any) -> Any:
     if isinstance(outputs, tuple):
         return tuple(np.ones_like(output) for output in outputs)
@@ -129,11 +120,11 @@ def test_the_tables_cover_every_exported_loss_and_optimizer() -> None:
     assert concrete(mtl.Optimizer) <= optimizers, concrete(mtl.Optimizer) - optimizers
 
 
-@pytest.mark.parametrize("name", sorted(LAYERS))
+@pytest.mark.parametrize("name", sorted(SPECIMENS))
 def test_a_training_step_of_every_layer_stays_float32(name: str) -> None:
-    factory, features, away = LAYERS[name]
-    layer = factory(np.random.default_rng(0), np.float32)
-    inputs = _inputs(features, away)
+    specimen = SPECIMENS[name]
+    layer = specimen.build(np.random.default_rng(0), np.float32)
+    inputs = specimen.make_inputs(np.float32, seed=5)
 
     outputs = layer(inputs)
     grad_input = layer.backward(_ones_like(outputs))

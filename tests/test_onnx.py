@@ -7,13 +7,12 @@ is installed.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import layer_types
+from specimens import SPECIMENS, build, layer_types
 
 import minitorchless as mtl
 from minitorchless.interop.onnx import OPSET, register_onnx_converter
@@ -21,79 +20,21 @@ from minitorchless.interop.onnx import OPSET, register_onnx_converter
 onnx = pytest.importorskip("onnx")
 from onnx.reference import ReferenceEvaluator  # noqa: E402  (after the skip)
 
-Builder = Callable[[np.random.Generator, Any], mtl.Layer]
-
-
-def _graph(rng: np.random.Generator, dtype: Any) -> mtl.Layer:
-    shared = mtl.Dense(4, 4, bias=True, rng=rng, dtype=dtype)
-    return mtl.Graph(
-        inputs=["a", "b"],
-        nodes=[
-            ("ha", mtl.Dense(3, 4, rng=rng, dtype=dtype), "a"),
-            ("hb", mtl.Dense(2, 4, bias=True, rng=rng, dtype=dtype), "b"),
-            ("sa", shared, "ha"),
-            ("sb", shared, "hb"),
-            ("sum", mtl.Add(), ["sa", "sb", "ha"]),
-            ("cat", mtl.Concatenate(), ["sum", "hb"]),
-            ("act", mtl.Tanh(), "cat"),
-            ("out", mtl.Dense(8, 2, rng=rng, dtype=dtype), "act"),
-        ],
-        outputs=["out", "sum"],
-    )
-
-
-# name -> (builder(rng, dtype), input widths: an int, or a list for several inputs)
-MODELS: dict[str, tuple[Builder, Any]] = {
-    "dense": (lambda rng, dt: mtl.Dense(4, 3, rng=rng, dtype=dt), 4),
-    "dense_bias": (lambda rng, dt: mtl.Dense(4, 3, bias=True, rng=rng, dtype=dt), 4),
-    "activations": (
-        lambda rng, dt: mtl.Sequential(
-            mtl.Dense(4, 6, bias=True, rng=rng, dtype=dt), mtl.Sigmoid(), mtl.Tanh(),
-            mtl.Dense(6, 6, rng=rng, dtype=dt), mtl.ReLU(),
-            mtl.Dense(6, 6, rng=rng, dtype=dt), mtl.LeakyReLU(0.1), mtl.LeakyReLU(2.5),
-            mtl.Identity(), mtl.Dropout(0.5, rng=rng), mtl.Dense(6, 3, rng=rng, dtype=dt),
-            mtl.Softmax()),
-        4,
-    ),
-    "softmax_over_batch": (lambda rng, dt: mtl.Softmax(axis=0), 3),
-    "identity_only": (lambda rng, dt: mtl.Sequential(mtl.Identity(), mtl.Dropout(0.2)), 3),
-    "residual_parallel": (
-        lambda rng, dt: mtl.Sequential(
-            mtl.Dense(4, 5, rng=rng, dtype=dt),
-            mtl.Residual(mtl.Sequential(mtl.Dense(5, 5, bias=True, rng=rng, dtype=dt),
-                                        mtl.ReLU())),
-            mtl.Parallel(mtl.Dense(5, 2, rng=rng, dtype=dt), mtl.Sigmoid()),
-            mtl.Parallel(mtl.Dense(7, 3, rng=rng, dtype=dt), mtl.Dense(7, 3, rng=rng, dtype=dt),
-                         merge="sum"),
-            mtl.Parallel(mtl.Tanh()),
-        ),
-        4,
-    ),
-    "graph": (_graph, [3, 2]),
-    "graph_in_sequential": (
-        lambda rng, dt: mtl.Sequential(
-            mtl.Dense(3, 3, rng=rng, dtype=dt),
-            mtl.Graph("x", [("h", mtl.Dense(3, 3, rng=rng, dtype=dt), "x"),
-                            ("s", mtl.Add(), ["x", "h"])], "s")),
-        3,
-    ),
-}
 DTYPES = {np.float32: 1e-5, np.float64: 1e-12}  # dtype -> rtol against the model
+EXPORTED = sorted(name for name, specimen in SPECIMENS.items() if specimen.onnx)
 
 
-def _inputs(widths: Any, dtype: Any, batch: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(5)
-    widths = widths if isinstance(widths, list) else [widths]
-    return [rng.standard_normal((batch, width)).astype(dtype) for width in widths]
+def _inputs(name: str, dtype: Any, batch: int) -> list[np.ndarray]:
+    inputs = SPECIMENS[name].make_inputs(dtype, batch=batch, seed=5)
+    return list(inputs) if isinstance(inputs, tuple) else [inputs]
 
 
 def _export(name: str, dtype: Any, tmp_path: Path) -> tuple[mtl.Layer, Path, list[np.ndarray]]:
-    builder, widths = MODELS[name]
-    model = builder(np.random.default_rng(0), dtype)
-    path = tmp_path / f"{name}.onnx"
-    sample = _inputs(widths, dtype, 1)
-    mtl.export_onnx(model, path, sample if isinstance(widths, list) else sample[0])
-    return model, path, _inputs(widths, dtype, 7)  # another batch size than the sample's
+    model = build(name, dtype)
+    path = tmp_path / "model.onnx"
+    sample = _inputs(name, dtype, 1)
+    mtl.export_onnx(model, path, sample if len(sample) > 1 else sample[0])
+    return model, path, _inputs(name, dtype, 7)  # another batch size than the sample's
 
 
 def _expected(model: mtl.Layer, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -109,7 +50,7 @@ def _feeds(inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.parametrize("dtype", list(DTYPES), ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", EXPORTED)
 def test_reference_evaluator_matches_the_model(name: str, dtype: Any, tmp_path: Path) -> None:
     model, path, inputs = _export(name, dtype, tmp_path)
     outputs = ReferenceEvaluator(str(path)).run(None, _feeds(inputs))
@@ -119,7 +60,7 @@ def test_reference_evaluator_matches_the_model(name: str, dtype: Any, tmp_path: 
 
 
 @pytest.mark.parametrize("dtype", list(DTYPES), ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", EXPORTED)
 def test_onnxruntime_matches_the_model(name: str, dtype: Any, tmp_path: Path) -> None:
     ort = pytest.importorskip("onnxruntime")
     model, path, inputs = _export(name, dtype, tmp_path)
@@ -133,7 +74,7 @@ def test_onnxruntime_matches_the_model(name: str, dtype: Any, tmp_path: Path) ->
 
 
 def test_opset_ir_version_names_and_symbolic_batch(tmp_path: Path) -> None:
-    _, path, _ = _export("activations", np.float64, tmp_path)
+    _, path, _ = _export("Sequential(every activation)", np.float64, tmp_path)
     proto = onnx.load(str(path))
     assert [(opset.domain, opset.version) for opset in proto.opset_import] == [("", OPSET)]
     assert OPSET == 17 and proto.ir_version <= 10
@@ -146,13 +87,13 @@ def test_opset_ir_version_names_and_symbolic_batch(tmp_path: Path) -> None:
 
 
 def test_a_shared_layer_is_one_initializer(tmp_path: Path) -> None:
-    _, path, _ = _export("graph", np.float64, tmp_path)
+    _, path, _ = _export("Graph(2 inputs, 2 outputs)", np.float64, tmp_path)
     names = [tensor.name for tensor in onnx.load(str(path)).graph.initializer]
     assert names.count("sa.weight") == 1 and "sb.weight" not in names
 
 
 def test_export_keeps_every_training_flag(tmp_path: Path) -> None:
-    model = MODELS["activations"][0](np.random.default_rng(0), np.float64)
+    model = build("Sequential(every activation)")
     assert isinstance(model, mtl.Sequential)
     model.train()
     model[0].eval()
@@ -218,8 +159,8 @@ def test_every_built_in_layer_has_a_converter_and_a_row() -> None:
     from minitorchless.serialization._architecture import _builtin_layers
 
     used: set[type] = set()
-    for builder, _ in MODELS.values():
-        used |= layer_types(builder(np.random.default_rng(0), np.float64))
+    for name in EXPORTED:
+        used |= layer_types(build(name))
     builtins = _builtin_layers()
     assert sorted(n for n, cls in builtins.items() if cls not in onnx_export._CONVERTERS) == []
     assert sorted(n for n, cls in builtins.items() if cls not in used) == []

@@ -4,81 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import safetensors.numpy
-from conftest import layer_types
+from specimens import SPECIMENS, build
 
 import minitorchless as mtl
 from minitorchless.serialization import _architecture
 from minitorchless.serialization._files import read_safetensors
-
-Builder = Callable[[np.random.Generator], mtl.Layer]
-
-
-def _graph(rng: np.random.Generator) -> mtl.Layer:
-    shared = mtl.Dense(6, 6, bias=True, rng=rng)  # used by two nodes: must come back shared
-    return mtl.Graph(
-        inputs={"left": 3, "right": None},
-        nodes=[
-            ("a", mtl.Dense(3, 6, rng=rng), "left"),
-            ("b", mtl.Sequential(mtl.Dense(2, 6, rng=rng), mtl.Tanh()), "right"),
-            ("a2", shared, "a"),
-            ("b2", shared, "b"),
-            ("sum", mtl.Add(), ["a2", "b2"]),
-            ("both", mtl.Concatenate(), ["a2", "sum"]),
-            ("out", mtl.Dense(12, 2, bias=True, rng=rng), "both"),
-        ],
-        outputs=["out", "sum"],
-    )
-
-
-# name -> (builder, input widths: one int, or a list for a multi-input model)
-MODELS: dict[str, tuple[Builder, Any]] = {
-    "dense": (lambda rng: mtl.Dense(4, 3, rng=rng), 4),
-    "dense_bias_float32": (
-        lambda rng: mtl.Dense(4, 3, bias=True, rng=rng, dtype=np.float32), 4),
-    "classic": (
-        lambda rng: mtl.Sequential(
-            mtl.Dense(5, 4, rng=rng), mtl.Sigmoid(), mtl.Dense(4, 3, rng=rng), mtl.Sigmoid()),
-        5,
-    ),
-    "every_activation": (
-        lambda rng: mtl.Sequential(
-            mtl.Dense(4, 8, bias=True, rng=rng), mtl.Tanh(), mtl.ReLU(), mtl.LeakyReLU(0.2),
-            mtl.Identity(), mtl.Dropout(0.25, rng=rng), mtl.Dense(8, 3, rng=rng),
-            mtl.Softmax(), mtl.Softmax(axis=0)),
-        4,
-    ),
-    "residual_parallel": (
-        lambda rng: mtl.Sequential(
-            mtl.Dense(4, 6, rng=rng),
-            mtl.Residual(mtl.Sequential(mtl.Dense(6, 6, bias=True, rng=rng), mtl.Tanh())),
-            mtl.Parallel(mtl.Dense(6, 2, rng=rng), mtl.Sequential(mtl.Dense(6, 3, rng=rng))),
-            mtl.Parallel(mtl.Dense(5, 2, rng=rng), mtl.Dense(5, 2, rng=rng), merge="sum"),
-        ),
-        4,
-    ),
-    "graph": (_graph, [3, 2]),
-    "graph_in_sequential": (
-        lambda rng: mtl.Sequential(
-            mtl.Graph("x", [("h", mtl.Dense(3, 3, rng=rng), "x"), ("s", mtl.Add(), ["x", "h"])],
-                      "s"),
-            mtl.Sigmoid()),
-        3,
-    ),
-}
-
-
-def _inputs(widths: Any, batch: int = 5) -> Any:
-    rng = np.random.default_rng(99)
-    if isinstance(widths, list):
-        return [rng.standard_normal((batch, width)) for width in widths]
-    return rng.standard_normal((batch, widths))
 
 
 def _outputs(model: mtl.Layer, inputs: Any) -> list[np.ndarray]:
@@ -86,19 +22,19 @@ def _outputs(model: mtl.Layer, inputs: Any) -> list[np.ndarray]:
     return list(outputs) if isinstance(outputs, tuple) else [outputs]
 
 
-def _saved(tmp_path: Path, name: str = "classic") -> tuple[mtl.Layer, Path]:
-    model = MODELS[name][0](np.random.default_rng(0))
+def _saved(tmp_path: Path, name: str = "Sequential(classic)") -> tuple[mtl.Layer, Path]:
+    model = build(name)
     path = tmp_path / "model.safetensors"
     mtl.save(model, path)
     return model, path
 
 
 # ------------------------------------------------------------------ round trips
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_save_load_round_trip(name: str, tmp_path: Path) -> None:
-    builder, widths = MODELS[name]
-    model = builder(np.random.default_rng(0))
-    path = tmp_path / f"{name}.safetensors"
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(SPECIMENS))
+def test_save_load_round_trip(name: str, dtype: Any, tmp_path: Path) -> None:
+    model = build(name, dtype)
+    path = tmp_path / "model.safetensors"
     mtl.save(model, path)
     loaded = mtl.load(path)
 
@@ -112,18 +48,9 @@ def test_save_load_round_trip(name: str, tmp_path: Path) -> None:
         np.testing.assert_array_equal(restored[key], original[key])
     model.eval()
     loaded.eval()
-    inputs = _inputs(widths)
+    inputs = SPECIMENS[name].make_inputs(dtype, batch=5, seed=99)
     for expected, received in zip(_outputs(model, inputs), _outputs(loaded, inputs), strict=True):
         np.testing.assert_array_equal(received, expected)
-
-
-def test_every_built_in_layer_is_covered_by_the_round_trip_table() -> None:
-    used: set[type] = set()
-    for builder, _ in MODELS.values():
-        used |= layer_types(builder(np.random.default_rng(0)))
-    builtins = _architecture._builtin_layers()  # not the classes users registered
-    missing = sorted(name for name, cls in builtins.items() if cls not in used)
-    assert not missing, f"built-in layers missing from MODELS: {missing}"
 
 
 def test_shared_layers_come_back_shared(tmp_path: Path) -> None:
@@ -135,16 +62,16 @@ def test_shared_layers_come_back_shared(tmp_path: Path) -> None:
     assert loaded[0] is loaded[2]
     assert list(loaded.state_dict()) == ["0.weight"]
 
-    graph = _graph(np.random.default_rng(1))
+    graph = build("Graph(2 inputs, 2 outputs)")
     mtl.save(graph, tmp_path / "g.safetensors")
     loaded_graph = mtl.load(tmp_path / "g.safetensors")
     assert isinstance(loaded_graph, mtl.Graph)
     layers = {node.name: node.layer for node in loaded_graph.nodes}
-    assert layers["a2"] is layers["b2"]
+    assert layers["sa"] is layers["sb"]
 
 
 def test_training_flags_are_kept(tmp_path: Path) -> None:
-    model = MODELS["every_activation"][0](np.random.default_rng(0))
+    model = build("Sequential(every activation)")
     model.eval()
     model[5].train()  # only the Dropout in training mode
     mtl.save(model, tmp_path / "m.safetensors")
@@ -284,9 +211,9 @@ def test_unstorable_config_is_refused_at_save(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- weights only
 def test_weights_round_trip_and_cast(tmp_path: Path) -> None:
-    model = MODELS["classic"][0](np.random.default_rng(0))
+    model = build("Sequential(classic)")
     mtl.save_weights(model, tmp_path / "w.safetensors")
-    other = MODELS["classic"][0](np.random.default_rng(1)).to(np.float32)
+    other = build("Sequential(classic)", seed=1).to(np.float32)
     mtl.load_weights(other, tmp_path / "w.safetensors")
     for key, value in model.state_dict().items():
         assert other.state_dict()[key].dtype == np.float32
@@ -297,15 +224,15 @@ def test_weights_round_trip_and_cast(tmp_path: Path) -> None:
 
 def test_load_weights_reads_files_from_save(tmp_path: Path) -> None:
     model, path = _saved(tmp_path)
-    other = MODELS["classic"][0](np.random.default_rng(5))
+    other = build("Sequential(classic)", seed=5)
     mtl.load_weights(other, path)
     np.testing.assert_array_equal(other[0].weight.value, model[0].weight.value)
 
 
 def test_load_weights_asks_the_layout_of_foreign_files(tmp_path: Path) -> None:
-    model = MODELS["classic"][0](np.random.default_rng(0))
+    model = build("Sequential(classic)")
     safetensors.numpy.save_file(model.state_dict(), tmp_path / "plain.safetensors")
-    other = MODELS["classic"][0](np.random.default_rng(1))
+    other = build("Sequential(classic)", seed=1)
     with pytest.raises(mtl.SerializationError, match="layout='torch'"):
         mtl.load_weights(other, tmp_path / "plain.safetensors")
     mtl.load_weights(other, tmp_path / "plain.safetensors", layout="minitorchless")

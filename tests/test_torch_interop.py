@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from specimens import SPECIMENS, build
 
 import minitorchless as mtl
 
@@ -47,6 +48,30 @@ def _same_outputs(model: mtl.Layer, twin: Any, torch: ModuleType) -> None:
     with torch.no_grad():
         expected = twin(torch.from_numpy(inputs)).numpy()
     np.testing.assert_allclose(model(inputs), expected, rtol=1e-12, atol=0)
+
+
+TWINNED = sorted(name for name, specimen in SPECIMENS.items() if specimen.torch is not None)
+
+
+@pytest.mark.parametrize("name", TWINNED)
+def test_every_specimen_with_a_twin_maps_one_to_one(name: str, torch: ModuleType) -> None:
+    specimen = SPECIMENS[name]
+    model = build(name)
+    twin = specimen.torch(torch)  # type: ignore[misc]
+    state = mtl.to_torch_state_dict(model)
+    assert sorted(state) == sorted(twin.state_dict())
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
+    model.eval()
+    twin.eval()
+    inputs = specimen.make_inputs(batch=5)
+    with torch.no_grad():
+        expected = twin(torch.from_numpy(inputs)).numpy()
+    np.testing.assert_allclose(model(inputs), expected, rtol=1e-12, atol=1e-15)
+
+    back = build(name, seed=1)  # other weights, then the twin's
+    mtl.from_torch_state_dict(back, twin.state_dict())
+    for key, value in back.state_dict().items():
+        np.testing.assert_array_equal(value, model.state_dict()[key])
 
 
 def test_names_and_layouts_without_torch() -> None:

@@ -234,81 +234,94 @@ def explain(
         raise ValueError(f"explain: rows must be >= 1, received {rows}")
     work = copy.deepcopy(model)  # the user's model keeps its gradients and caches
     work.zero_grad()
-    loss = copy.deepcopy(loss)
-    result = Explanation()
-    namer = _Namer()
+    walk = _Walk()
+    trail = walk.forward(work, np.asarray(X))
+    grad = walk.loss(copy.deepcopy(loss), y)
+    walk.backward(trail, grad)
+    result = walk.result
+    result.text = _render(result, rows, precision)
+    if print_fn is not None:
+        for line in result.text.splitlines():
+            print_fn(line)
+    return result
 
-    def record(phase: Phase, where: str, name: str, formula: str, shapes: str,
+
+# per layer, in order: (where, layer, input symbol, output symbol, weight symbol)
+Trail = list[tuple[str, Layer, str, str, str]]
+
+
+class _Walk:
+    """One forward, one loss and one backward pass, recorded step by step."""
+
+    def __init__(self) -> None:
+        self.result = Explanation()
+        self.namer = _Namer()
+        self.symbol = "X"  # the symbol of the latest result
+        self.current: FloatArray = np.empty(0)
+
+    def record(self, phase: Phase, where: str, name: str, formula: str, shapes: str,
                value: FloatArray, per_sample: bool = True) -> None:
-        result.steps.append(Step(phase, where, name, formula, shapes, value, per_sample))
-        result.values[name] = value
+        self.result.steps.append(Step(phase, where, name, formula, shapes, value, per_sample))
+        self.result.values[name] = value
 
-    # ----------------------------------------------------------------- forward
-    current = np.asarray(X)
-    result.values["X"] = current
-    symbol = "X"
-    # per layer, in order: (where, layer, input symbol, output symbol, weight symbol)
-    trail: list[tuple[str, Layer, str, str, str]] = []
-    leaves = list(_leaves(work))
-    _refuse_shared(leaves)
-    for name, layer in leaves:
-        where = f"[{name}] {type(layer).__name__}"
-        outputs = layer.forward(current)
-        weight = ""
+    def forward(self, work: Layer, X: FloatArray) -> Trail:
+        self.result.values["X"] = self.current = X
+        trail: Trail = []
+        leaves = list(_leaves(work))
+        _refuse_shared(leaves)
+        for name, layer in leaves:
+            where = f"[{name}] {type(layer).__name__}"
+            outputs = layer.forward(self.current)
+            out, weight, formula, shapes = self._forward_step(layer, outputs, len(trail))
+            self.record("forward", where, out, formula, shapes, outputs)
+            trail.append((where, layer, self.symbol, out, weight))
+            self.current, self.symbol = outputs, out
+        return trail
+
+    def _forward_step(self, layer: Layer, outputs: FloatArray, index: int
+                      ) -> tuple[str, str, str, str]:
+        """The output and weight symbols, the formula and the shapes of one layer's forward."""
+        namer, symbol = self.namer, self.symbol
+        shapes = f"{_shape(np.asarray(self.current))} -> {_shape(outputs)}"
         if isinstance(layer, Dense):
             namer.dense += 1
             k = namer.dense
             out, weight = namer.fresh(f"Z{k}"), namer.fresh(f"W{k}")
-            result.values[weight] = layer.weight.value
+            self.result.values[weight] = layer.weight.value
             bias = ""
             if layer.bias is not None:
                 bias = f" + {namer.fresh(f'b{k}')}"
-                result.values[bias[3:]] = layer.bias.value
-            formula = f"{out} = {symbol} @ {weight}{bias}"
-            shapes = f"{_shape(layer._cache)} @ {_shape(layer.weight.value)} -> {_shape(outputs)}"
-        elif type(layer) in _ACTIVATIONS:
+                self.result.values[bias[3:]] = layer.bias.value
+            shapes = (f"{_shape(np.asarray(self.current))} @ {_shape(layer.weight.value)} -> "
+                      f"{_shape(outputs)}")
+            return out, weight, f"{out} = {symbol} @ {weight}{bias}", shapes
+        if type(layer) in _ACTIVATIONS:
             out = namer.fresh(f"A{namer.dense}")
             slope = getattr(layer, "negative_slope", "")
             formula = _ACTIVATIONS[type(layer)][0].format(out=out, inp=symbol, slope=slope)
-            shapes = f"{_shape(np.asarray(current))} -> {_shape(outputs)}"
-        else:
-            out = namer.fresh(f"H{len(trail)}")
-            formula = f"{out} = {type(layer).__name__}({symbol})"
-            shapes = f"{_shape(np.asarray(current))} -> {_shape(outputs)}"
-        record("forward", where, out, formula, shapes, outputs)
-        trail.append((where, layer, symbol, out, weight))
-        current, symbol = outputs, out
+            return out, "", formula, shapes
+        out = namer.fresh(f"H{index}")
+        return out, "", f"{out} = {type(layer).__name__}({symbol})", shapes
 
-    # -------------------------------------------------------------------- loss
-    result.loss = loss(current, y)
-    grad = loss.backward()
-    forward_formula, backward_formula = _loss_formulas(loss, symbol, grad)
-    loss_name = type(loss).__name__
-    record("loss", loss_name, "L", forward_formula, f"{_shape(current)} -> ()",
-           np.asarray(result.loss))
-    record("backward", loss_name, f"dL/d{symbol}", backward_formula,
-           f"{_shape(current)} -> {_shape(grad)}", grad)
+    def loss(self, loss: Loss, y: ArrayLike) -> FloatArray:
+        current, symbol = self.current, self.symbol
+        self.result.loss = loss(current, y)
+        grad = loss.backward()
+        forward_formula, backward_formula = _loss_formulas(loss, symbol, grad)
+        loss_name = type(loss).__name__
+        self.record("loss", loss_name, "L", forward_formula, f"{_shape(current)} -> ()",
+                    np.asarray(self.result.loss))
+        self.record("backward", loss_name, f"dL/d{symbol}", backward_formula,
+                    f"{_shape(current)} -> {_shape(grad)}", grad)
+        return grad
 
-    # ---------------------------------------------------------------- backward
-    for where, layer, inp, out, weight in reversed(trail):
-        grad_output = grad
-        grad = layer.backward(grad_output)
-        if isinstance(layer, Dense):
-            inputs = layer._cache
-            delta = f"delta{weight[1:]}"  # set by the activation after this Dense, if any
-            incoming = delta if delta in result.values else f"dL/d{out}"
-            record("backward", where, f"dL/d{weight}", f"dL/d{weight} = {inp}.T @ {incoming}",
-                   f"{_shape(inputs.T)} @ {_shape(grad_output)} -> {_shape(layer.weight.grad)}",
-                   layer.weight.grad.copy(), per_sample=False)
-            if layer.bias is not None:
-                bias = f"b{weight[1:]}"
-                record("backward", where, f"dL/d{bias}", f"dL/d{bias} = sum({incoming}, axis=0)",
-                       f"{_shape(grad_output)} -> {_shape(layer.bias.grad)}",
-                       layer.bias.grad.copy(), per_sample=False)
-            record("backward", where, f"dL/d{inp}", f"dL/d{inp} = {incoming} @ {weight}.T",
-                   f"{_shape(grad_output)} @ {_shape(layer.weight.value.T)} -> {_shape(grad)}",
-                   grad)
-        else:
+    def backward(self, trail: Trail, grad: FloatArray) -> None:
+        for where, layer, inp, out, weight in reversed(trail):
+            grad_output = grad
+            grad = layer.backward(grad_output)
+            if isinstance(layer, Dense):
+                self._dense_backward(where, layer, inp, out, weight, grad_output, grad)
+                continue
             # the gradient of a Dense output Zk is the tutorial's deltak
             name = f"delta{inp[1:]}" if inp.startswith("Z") else f"dL/d{inp}"
             if type(layer) in _ACTIVATIONS:
@@ -318,14 +331,25 @@ def explain(
                 rule = f"{type(layer).__name__}.backward(dL/d{out})"
             formula = f"{name} = {rule}" if name.startswith("dL/d") else (
                 f"{name} = dL/d{inp} = {rule}")
-            record("backward", where, name, formula,
-                   f"{_shape(grad_output)} -> {_shape(grad)}", grad)
+            self.record("backward", where, name, formula,
+                        f"{_shape(grad_output)} -> {_shape(grad)}", grad)
 
-    result.text = _render(result, rows, precision)
-    if print_fn is not None:
-        for line in result.text.splitlines():
-            print_fn(line)
-    return result
+    def _dense_backward(self, where: str, layer: Dense, inp: str, out: str, weight: str,
+                        grad_output: FloatArray, grad: FloatArray) -> None:
+        inputs = np.asarray(self.result.values[inp])
+        delta = f"delta{weight[1:]}"  # set by the activation after this Dense, if any
+        incoming = delta if delta in self.result.values else f"dL/d{out}"
+        self.record("backward", where, f"dL/d{weight}", f"dL/d{weight} = {inp}.T @ {incoming}",
+                    f"{_shape(inputs.T)} @ {_shape(grad_output)} -> "
+                    f"{_shape(layer.weight.grad)}", layer.weight.grad.copy(), per_sample=False)
+        if layer.bias is not None:
+            bias = f"b{weight[1:]}"
+            self.record("backward", where, f"dL/d{bias}", f"dL/d{bias} = sum({incoming}, axis=0)",
+                        f"{_shape(grad_output)} -> {_shape(layer.bias.grad)}",
+                        layer.bias.grad.copy(), per_sample=False)
+        self.record("backward", where, f"dL/d{inp}", f"dL/d{inp} = {incoming} @ {weight}.T",
+                    f"{_shape(grad_output)} @ {_shape(layer.weight.value.T)} -> {_shape(grad)}",
+                    grad)
 
 
 def _render(result: Explanation, rows: int, precision: int) -> str:

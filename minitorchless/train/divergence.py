@@ -43,10 +43,8 @@ class Snapshot:
     from step k-1, so the weights to go back to are the ones from *before*
     step k-1: the last weights whose loss was measured and found finite. The
     copy goes into buffers allocated once, so each step costs one ``memcpy`` of
-    the parameters: measured at 2.6 us for the digits example's network (under
-    2% of its 145 us step at batch size 32) and 1 us for the classic iris
-    network (3% of its full-batch step). ``fit(..., terminate_on_nan=False)``
-    saves it.
+    the parameters (its cost is measured in ``docs/performance.md``).
+    ``fit(..., terminate_on_nan=False)`` saves it.
     """
 
     def __init__(self, parameters: Sequence[Parameter]) -> None:
