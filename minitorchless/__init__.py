@@ -53,7 +53,7 @@ from minitorchless.optim import (
     RMSprop,
     StepLR,
 )
-from minitorchless.parameter import Parameter
+from minitorchless.parameter import Buffer, Parameter
 from minitorchless.serialization import load, load_weights, register_layer, save, save_weights
 from minitorchless.teaching import Inspector, explain
 from minitorchless.train import DivergenceWarning, History, ModelCheckpoint, evaluate, fit, predict
@@ -66,6 +66,7 @@ __all__ = [
     "Add",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "Buffer",
     "Concatenate",
     "CorruptFileError",
     "CosineAnnealingLR",

@@ -42,19 +42,19 @@ def as_float_array(owner: object, array: Any, *, what: str = "inputs") -> FloatA
     )
 
 
-def as_batch(owner: object, array: Any, features: int, dtype: DTypeLike) -> FloatArray:
-    """Validate a ``(batch, features)`` array and return it in ``dtype``.
+def as_features(owner: object, array: Any, features: int, dtype: DTypeLike) -> FloatArray:
+    """Validate a ``(batch, ..., features)`` array and return it in ``dtype``.
 
     Inputs of another float dtype are cast to ``dtype`` so that a float32 model
     stays float32 whatever it is fed.
     """
     array = as_float_array(owner, array)
-    if array.ndim != 2 or array.shape[1] != features:
+    if array.ndim < 2 or array.shape[-1] != features:
         hint = ""
         if array.ndim == 1:
             hint = " (a single sample must be a row: use inputs.reshape(1, -1))"
         raise ShapeError(
-            f"{owner!r}: expected inputs of shape (batch, {features}), "
+            f"{owner!r}: expected inputs of shape (batch, ..., {features}), "
             f"received shape {array.shape}{hint}"
         )
     if array.dtype != dtype:

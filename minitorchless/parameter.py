@@ -1,4 +1,4 @@
-"""The trainable array and its gradient."""
+"""The tensors a layer owns: trainable ``Parameter``s and non-trainable ``Buffer``s."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["Parameter"]
+from minitorchless.errors import ShapeError
+
+__all__ = ["Buffer", "Parameter"]
 
 
 class Parameter:
@@ -19,17 +21,21 @@ class Parameter:
 
     Args:
         value: The initial values. Must be a floating array; it is not copied.
+        requires_grad: Whether training changes it. A frozen parameter
+            (``False``) is left out of ``Layer.parameters()`` (so optimizers
+            never see it) and its layer skips computing its gradient.
     """
 
-    __slots__ = ("_grad", "_zero_pending", "value")
+    __slots__ = ("_grad", "_zero_pending", "requires_grad", "value")
 
-    def __init__(self, value: ArrayLike) -> None:
+    def __init__(self, value: ArrayLike, *, requires_grad: bool = True) -> None:
         array = np.asarray(value)
         if array.dtype.kind != "f":
             raise TypeError(f"Parameter: value must be a floating array, received {array.dtype}")
         self.value: NDArray[np.floating[Any]] = array
         self._grad: NDArray[np.floating[Any]] = np.zeros_like(array)
         self._zero_pending = False
+        self.requires_grad = bool(requires_grad)
 
     @property
     def grad(self) -> NDArray[np.floating[Any]]:
@@ -41,7 +47,14 @@ class Parameter:
 
     @grad.setter
     def grad(self, value: NDArray[np.floating[Any]]) -> None:
-        self._grad = value
+        array = np.asarray(value)
+        if array.shape != self.value.shape or array.dtype != self.value.dtype:
+            raise ShapeError(
+                f"Parameter.grad must have the value's shape {self.value.shape} and dtype "
+                f"{self.value.dtype}, received shape {array.shape} and dtype {array.dtype}; "
+                f"add into it (grad += ...) rather than replacing it"
+            )
+        self._grad = array
         self._zero_pending = False
 
     def add_product(self, left: NDArray[Any], right: NDArray[Any]) -> None:
@@ -56,6 +69,11 @@ class Parameter:
             self._zero_pending = False
         else:
             self._grad += left @ right
+
+    def cast(self, dtype: np.dtype[Any]) -> None:
+        """Give ``value`` and ``grad`` the floating ``dtype`` (new arrays, same numbers)."""
+        self.value = self.value.astype(dtype)
+        self._grad = self._grad.astype(dtype)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -82,4 +100,49 @@ class Parameter:
         self._zero_pending = True
 
     def __repr__(self) -> str:
-        return f"Parameter(shape={self.shape}, dtype={self.dtype})"
+        frozen = "" if self.requires_grad else ", requires_grad=False"
+        return f"Parameter(shape={self.shape}, dtype={self.dtype}{frozen})"
+
+
+class Buffer:
+    """Non-trainable state of a layer, such as BatchNorm's running statistics.
+
+    A buffer travels with the model: ``state_dict``, ``save``/``load``,
+    ``to(dtype)`` (floating buffers only) and the PyTorch state dicts carry
+    it. Nothing trains it: ``parameters()`` and optimizers never see it, and
+    its layer updates ``value`` in place.
+
+    Args:
+        value: The initial values, a numeric array; it is not copied.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: ArrayLike) -> None:
+        array = np.asarray(value)
+        if array.dtype.kind not in "fiu":
+            raise TypeError(f"Buffer: value must be a numeric array, received {array.dtype}")
+        self.value: NDArray[Any] = array
+
+    def cast(self, dtype: np.dtype[Any]) -> None:
+        """Give a floating buffer the floating ``dtype``; integer buffers (counters) stay."""
+        if self.value.dtype.kind == "f":
+            self.value = self.value.astype(dtype)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of ``value``."""
+        return self.value.shape
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The dtype of ``value``."""
+        return self.value.dtype
+
+    @property
+    def size(self) -> int:
+        """The number of scalars in ``value``."""
+        return int(self.value.size)
+
+    def __repr__(self) -> str:
+        return f"Buffer(shape={self.shape}, dtype={self.dtype})"

@@ -16,7 +16,7 @@ from minitorchless.testing import check_layer
 def test_layer_contract(name: str, dtype: Any) -> None:
     specimen = SPECIMENS[name]
     report = check_layer(lambda rng: specimen.build(rng, dtype), specimen.make_inputs(dtype))
-    assert report.checked["inputs"] > 0
+    assert sum(count for name, count in report.checked.items() if name.startswith("inputs")) > 0
     assert all(error < 1e-5 for error in report.max_relative_error.values())
 
 

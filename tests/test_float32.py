@@ -3,7 +3,7 @@
 The walk goes through every specimen (``tests/specimens.py``), every loss and every
 optimizer: forward, loss, backward (and ``backward_parameters``), two
 optimizer steps (state is created on the first), then it collects every
-floating array reachable from the objects involved (``_cache`` slots and other
+floating array reachable from the objects involved (the ``_saved`` caches and other
 attributes, recursively through tuples, lists, dicts and child layers; each
 parameter's value and gradient; the optimizer's state and work arrays) and
 checks that each one is float32. A float64 temporary that survives a step is
@@ -87,7 +87,7 @@ def float_arrays(root: Any, path: str) -> Iterator[tuple[str, Any]]:
         elif isinstance(obj, list | tuple):
             stack += [(f"{where}[{index}]", item) for index, item in enumerate(obj)]
         elif isinstance(obj, mtl.Layer | mtl.Loss | mtl.Optimizer):
-            # every attribute: _cache, parameters, buffers, optimizer state and
+            # every attribute: _saved, parameters, buffers, optimizer state and
             # work arrays, child layers (and through them their caches)
             stack += [(f"{where}.{name}", value) for name, value in vars(obj).items()]
 
@@ -210,6 +210,6 @@ def test_the_walk_finds_a_float64_cache() -> None:
     """The checker itself: a float64 array hidden in a nested cache is reported."""
     layer = mtl.Sequential(mtl.Dense(2, 2, dtype=np.float32), mtl.Sigmoid())
     layer(np.ones((1, 2), dtype=np.float32))
-    layer.layers[1]._cache = (np.zeros(1, dtype=np.float32), [{"deep": np.zeros(1)}])
-    with pytest.raises(AssertionError, match=r"layers.*\[1\]._cache\[1\]\[0\]\['deep'\]"):
+    layer.layers[1].save_for_backward(np.zeros(1, dtype=np.float32), [{"deep": np.zeros(1)}])
+    with pytest.raises(AssertionError, match=r"_layers.*\[1\]._saved\[1\]\[0\]\['deep'\]"):
         assert_float32(model=layer)

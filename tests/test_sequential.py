@@ -29,7 +29,7 @@ def test_widths_that_cannot_chain_fail_at_construction() -> None:
     assert "layer 1 (Dense) cannot follow layer 0" in message
     assert "Dense(in_features=5, out_features=4" in message
     assert "Dense(in_features=3, out_features=2" in message
-    assert "expects 3 input features, received 4" in message
+    assert "expects 3 features on the last axis, received (*, 4)" in message
 
 
 def test_width_check_sees_through_activations() -> None:
@@ -59,26 +59,29 @@ def test_summary_lists_layers_shapes_and_totals(rng: np.random.Generator) -> Non
         mtl.Dense(5, 4, rng=rng), mtl.Sigmoid(), mtl.Dense(4, 3, bias=True, rng=rng), mtl.Sigmoid()
     )
     lines: list[str] = []
-    model.summary(print_fn=lines.append)
+    model.summary(5, print_fn=lines.append)
     text = "\n".join(lines)
     assert "0: Dense    (batch, 4)        20" in text
     assert "1: Sigmoid  (batch, 4)         0" in text
     assert "2: Dense    (batch, 3)        15" in text
     assert "Total params: 35" in text
     assert "dtype: float64" in text
+    lines.clear()
+    model.summary(print_fn=lines.append)  # no input shape: any leading axes, marked *
+    assert "0: Dense    (*, 4)" in "\n".join(lines)
 
 
 def test_summary_prints_by_default(capsys: pytest.CaptureFixture[str]) -> None:
-    mtl.Sequential(mtl.Sigmoid()).summary(in_features=7)
+    mtl.Sequential(mtl.Sigmoid()).summary((3, 7))
     out = capsys.readouterr().out
-    assert "0: Sigmoid  (batch, 7)" in out
+    assert "0: Sigmoid  (batch, 3, 7)" in out
     assert "Total params: 0" in out
 
 
 def test_nested_summary(rng: np.random.Generator) -> None:
     model = mtl.Sequential(mtl.Dense(2, 3, rng=rng), mtl.Sequential(mtl.Dense(3, 1), mtl.Tanh()))
     lines: list[str] = []
-    model.summary(print_fn=lines.append)
+    model.summary(2, print_fn=lines.append)
     assert any(line.startswith("1: Sequential") for line in lines)
     assert any(line.startswith("  0: Dense") and "(batch, 1)" in line for line in lines)
 

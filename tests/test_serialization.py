@@ -123,19 +123,17 @@ class Scale(mtl.Layer):
         super().__init__()
         self.features = features
         self.options = options if options is not None else {}
-        self.scale = mtl.Parameter(np.ones(features))
+        self.scale = self.add_parameter("scale", np.ones(features))
 
     def forward(self, inputs: Any) -> Any:
-        self._cache = np.asarray(inputs)
-        return self._cache * self.scale.value
+        inputs = np.asarray(inputs)
+        self.save_for_backward(inputs)
+        return inputs * self.scale.value
 
     def backward(self, grad_output: Any) -> Any:
-        inputs = self._cached()
+        inputs = self.saved()
         self.scale.grad += (grad_output * inputs).sum(axis=0)
         return grad_output * self.scale.value
-
-    def own_parameters(self) -> list[tuple[str, mtl.Parameter]]:
-        return [("scale", self.scale)]
 
     def get_config(self) -> dict[str, Any]:
         return {"features": self.features, "options": self.options}

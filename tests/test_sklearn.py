@@ -33,11 +33,11 @@ class Swish(mtl.Layer):
     def forward(self, inputs: Any) -> Any:
         inputs = np.asarray(inputs)
         sigmoid = 1 / (1 + np.exp(-inputs))
-        self._cache = (inputs, sigmoid)
+        self.save_for_backward(inputs, sigmoid)
         return inputs * sigmoid
 
     def backward(self, grad_output: Any) -> Any:
-        inputs, sigmoid = self._cached()
+        inputs, sigmoid = self.saved()
         return grad_output * (sigmoid + inputs * sigmoid * (1 - sigmoid))
 
 

@@ -126,7 +126,7 @@ class _ModeSpy(mtl.Layer):
 
     def forward(self, inputs: ArrayLike) -> NDArray[Any]:
         self.modes.append(self.training)
-        self._cache = True
+        self.save_for_backward(None)
         return np.asarray(inputs)
 
     def backward(self, grad_output: NDArray[Any]) -> NDArray[Any]:

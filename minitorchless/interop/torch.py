@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from minitorchless.errors import StateDictError
 from minitorchless.layers.base import Layer
 from minitorchless.layers.dense import Dense
-from minitorchless.parameter import Parameter
+from minitorchless.parameter import Buffer, Parameter
 from minitorchless.state_dict import KeyMap, Target, assign_arrays
 
 __all__ = ["TORCH_TRANSPOSED", "from_torch_state_dict", "to_torch_state_dict", "torch_key_map"]
@@ -32,14 +32,16 @@ TORCH_TRANSPOSED: dict[type[Layer], frozenset[str]] = {Dense: frozenset({"weight
 """Layer class -> names of its parameters that PyTorch stores transposed (subclasses included)."""
 
 
-def _walk(layer: Layer, prefix: str) -> Iterator[tuple[str, Layer, str, Parameter]]:
-    """Every ``(key, owning layer, local name, parameter)``, shared ones under each path.
+def _walk(layer: Layer, prefix: str) -> Iterator[tuple[str, Layer, str, Parameter | Buffer]]:
+    """Every ``(key, owning layer, local name, tensor)``, shared ones under each path.
 
     PyTorch's ``state_dict()`` lists a shared module's tensors under every path
-    that reaches it, so this walk does not remove repeats as ``named_parameters`` does.
+    that reaches it, so this walk does not remove repeats as ``named_tensors`` does.
+    Per layer, its parameters come first, then its buffers, as in PyTorch.
     """
-    for local, parameter in layer.own_parameters():
-        yield prefix + local, layer, local, parameter
+    own: list[tuple[str, Parameter | Buffer]] = [*layer.own_parameters(), *layer.own_buffers()]
+    for local, tensor in own:
+        yield prefix + local, layer, local, tensor
     for child_name, child in layer.children():
         yield from _walk(child, f"{prefix}{child_name}.")
 
@@ -51,18 +53,18 @@ def torch_key_map(model: Layer) -> KeyMap:
         ``{torch_key: (minitorchless_name, parameter, transposed)}``, where
         ``transposed`` says that PyTorch's array is the transpose of ``parameter.value``.
     """
-    first_names = {id(parameter): name for name, parameter in model.named_parameters()}
+    first_names = {id(tensor): name for name, tensor in model.named_tensors()}
     key_map: KeyMap = {}
-    for key, layer, local, parameter in _walk(model, ""):
+    for key, layer, local, tensor in _walk(model, ""):
         transposed = any(
             isinstance(layer, cls) and local in names for cls, names in TORCH_TRANSPOSED.items()
         )
-        key_map[key] = Target(first_names.get(id(parameter), key), parameter, transposed)
+        key_map[key] = Target(first_names.get(id(tensor), key), tensor, transposed)
     return key_map
 
 
 def to_torch_state_dict(model: Layer) -> dict[str, NDArray[Any]]:
-    """Return ``model``'s parameters as PyTorch's ``state_dict()`` of the equivalent module.
+    """Return ``model``'s parameters and buffers as PyTorch's ``state_dict()`` of its twin.
 
     ``Dense`` weights come out as ``(out_features, in_features)``, as
     ``torch.nn.Linear`` wants them. The arrays are fresh C-contiguous copies, ready

@@ -1,6 +1,6 @@
 """Finding the places where one layer object is used more than once.
 
-A layer has one ``_cache`` slot. When the same object runs at two places of a
+A layer has one forward cache. When the same object runs at two places of a
 container, the second forward overwrites what the first use's backward needs.
 Containers that allow this (``Graph``, ``Parallel``) ask ``shared_uses`` which
 of their uses need their caches saved and restored around each other.

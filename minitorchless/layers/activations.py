@@ -18,6 +18,7 @@ from minitorchless._checks import as_float_array, check_grad_shape, positive_flo
 from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
 from minitorchless.layers.base import Layer
+from minitorchless.layers.shapes import Shape, ShapeSpec, describe, known_rank, single
 
 __all__ = ["Activation", "Identity", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh"]
 
@@ -39,13 +40,12 @@ class Activation(Layer):
         """g'(z) written in terms of the output g(z); returns a new array."""
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
-        self._cache = None  # a forward that fails must not leave an old cache
         outputs = self.function(as_float_array(self, inputs))
-        self._cache = outputs
+        self.save_for_backward(outputs)
         return outputs
 
     def backward(self, grad_output: FloatArray) -> FloatArray:
-        outputs = self._cached()
+        outputs = self.saved()
         grad_output = check_grad_shape(self, grad_output, outputs.shape)
         grad_input = self.derivative(outputs)
         grad_input *= grad_output  # chain rule: dL/dz = dL/da * g'(z)
@@ -53,10 +53,10 @@ class Activation(Layer):
 
     def backward_parameters(self, grad_output: FloatArray) -> None:
         # no parameters, and the input gradient is not wanted: only check the call
-        check_grad_shape(self, grad_output, self._cached().shape)
+        check_grad_shape(self, grad_output, self.saved().shape)
 
-    def output_features(self, in_features: int | None) -> int | None:
-        return in_features
+    def output_shape(self, input_shape: ShapeSpec) -> Shape:
+        return single(self, input_shape)  # element-wise: the shape is kept
 
 
 class Sigmoid(Activation):
@@ -176,7 +176,7 @@ class Identity(Activation):
         return np.ones_like(outputs)
 
     def backward(self, grad_output: FloatArray) -> FloatArray:
-        outputs = self._cached()
+        outputs = self.saved()
         grad_output = check_grad_shape(self, grad_output, outputs.shape)
         # dL/dz = dL/da; only the dtype is aligned with the forward's
         return grad_output.astype(outputs.dtype, copy=False)
@@ -208,7 +208,6 @@ class Softmax(Layer):
         self.axis = int(axis)
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
-        self._cache = None  # a forward that fails must not leave an old cache
         inputs = as_float_array(self, inputs)
         if not -inputs.ndim <= self.axis < inputs.ndim:
             raise ShapeError(
@@ -217,11 +216,11 @@ class Softmax(Layer):
         outputs: FloatArray = inputs - inputs.max(axis=self.axis, keepdims=True)  # exponents <= 0
         np.exp(outputs, out=outputs)
         outputs /= outputs.sum(axis=self.axis, keepdims=True)
-        self._cache = outputs  # the Jacobian is diag(s) - s s^T: the output is enough
+        self.save_for_backward(outputs)  # the Jacobian is diag(s) - s s^T: the output is enough
         return outputs
 
     def backward(self, grad_output: FloatArray) -> FloatArray:
-        outputs = self._cached()
+        outputs = self.saved()
         grad_output = check_grad_shape(self, grad_output, outputs.shape)
         # dL/dz = s * (g - sum(g * s)), the product with the Jacobian, in one work array
         grad_input: FloatArray = np.multiply(grad_output, outputs, dtype=outputs.dtype)
@@ -230,8 +229,13 @@ class Softmax(Layer):
         grad_input *= outputs
         return grad_input
 
-    def output_features(self, in_features: int | None) -> int | None:
-        return in_features
+    def output_shape(self, input_shape: ShapeSpec) -> Shape:
+        shape = single(self, input_shape)
+        rank = known_rank(shape)
+        if rank is not None and not -rank <= self.axis < rank:
+            raise ShapeError(f"{self!r}: axis {self.axis} is out of range for inputs of shape "
+                             f"{describe(shape)}")
+        return shape
 
     def get_config(self) -> dict[str, Any]:
         return {"axis": self.axis}

@@ -7,16 +7,32 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 from typing_extensions import Self
 
 from minitorchless._checks import float_dtype
-from minitorchless._types import FloatArray
-from minitorchless.parameter import Parameter
+from minitorchless.layers.shapes import ANY, Shape, ShapeSpec, check_count, sample_shape
+from minitorchless.layers.summary import SummaryRows, print_summary
+from minitorchless.parameter import Buffer, Parameter
 from minitorchless.state_dict import Target, assign_arrays
 
-__all__ = ["Layer"]
+__all__ = ["ForwardHook", "HookHandle", "Layer"]
 
+ForwardHook = Callable[["Layer", Any, Any], None]
+"""``hook(layer, inputs, outputs)``, called after each forward of the layer it is added to."""
+
+
+class HookHandle:
+    """What ``register_forward_hook`` returns: ``handle.remove()`` takes the hook off."""
+
+    def __init__(self, hooks: list[ForwardHook], hook: ForwardHook) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        """Take the hook off its layer (again: nothing)."""
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
 
 
 class Layer(ABC):
@@ -27,38 +43,54 @@ class Layer(ABC):
     respect to its inputs in ``backward``, adding its parameters' gradients into
     their ``.grad`` on the way.
 
-    Subclasses implement ``forward`` and ``backward``. Layers with parameters
-    override ``own_parameters``; containers override ``children``. Everything
-    else (``parameters``, ``named_parameters``, ``zero_grad``, ``train``,
-    ``eval``, ``state_dict``, ``load_state_dict``, ``to``) is derived from those.
+    **Writing one.** Implement ``forward`` and ``backward``. Create parameters
+    with ``self.add_parameter(name, array)`` and non-trainable state (running
+    statistics) with ``self.add_buffer(name, array)``; containers override
+    ``children``. In ``forward``, keep what ``backward`` needs with
+    ``self.save_for_backward(...)``; in ``backward``, read it with
+    ``self.saved()``. Everything else (``parameters``, ``named_parameters``,
+    ``zero_grad``, ``train``/``eval``, ``state_dict``/``load_state_dict``,
+    ``to``, ``summary``) is derived from those.
 
-    What backward needs is kept in the single slot ``self._cache``, which each
-    forward overwrites: memory stays flat however many batches are run.
-    Forward stores a *new* object there rather than writing into the old one,
-    so that ``cache_state`` can hold on to it by reference.
+    **The cache belongs to the base.** ``layer(inputs)`` clears the layer's
+    cache, runs ``forward``, and clears it again if ``forward`` fails, so that
+    ``backward`` can never use a previous batch's values; ``saved()`` raises
+    the "backward before forward" error. Each forward saves a new tuple, so a
+    container that runs one layer at several places (a shared layer, a time
+    step) keeps each use's cache with ``cache_state`` and puts it back with
+    ``restore_cache``. Call layers, as in PyTorch: ``layer(x)``, not
+    ``layer.forward(x)``.
 
-    Multi-input layers (``Add``, ``Concatenate``, a ``Graph`` with several
-    inputs) take a list or tuple of arrays in ``forward`` and return a tuple of
-    gradients from ``backward``, one per input, in the same order. Likewise a
-    ``Graph`` with several outputs returns a tuple from ``forward`` and takes a
-    tuple of gradients in ``backward``. One array in, one array out is the rule
-    for every other layer.
+    **Shapes.** Batches are ``(batch, *sample_shape)``. ``output_shape``
+    infers the output's shape from the input's, so containers check that their
+    layers chain when they are built and ``summary()`` prints every shape.
+
+    **Several inputs or outputs.** A layer taking several inputs (``Add``,
+    ``Concatenate``, a ``Graph`` with several inputs) declares how many in
+    ``input_arity`` and takes a list or tuple of arrays in ``forward``;
+    ``backward`` then returns a tuple of gradients, one per input. A layer with
+    several outputs returns a tuple from ``forward`` and takes a tuple of
+    gradients in ``backward``. A layer that takes integer inputs (indices)
+    returns ``None`` as their gradient.
     """
 
     def __init__(self) -> None:
         self.training: bool = True
-        self._cache: Any = None
+        self._saved: tuple[Any, ...] | None = None
+        self._parameters: dict[str, Parameter] = {}
+        self._buffers: dict[str, Buffer] = {}
+        self._forward_hooks: list[ForwardHook] = []
 
     # ------------------------------------------------------------------ compute
     @abstractmethod
-    def forward(self, inputs: ArrayLike) -> FloatArray:
-        """Compute the outputs for a batch and cache what ``backward`` needs."""
+    def forward(self, inputs: Any) -> Any:
+        """Compute the outputs for a batch and save what ``backward`` needs."""
 
     @abstractmethod
-    def backward(self, grad_output: FloatArray) -> FloatArray:
+    def backward(self, grad_output: Any) -> Any:
         """Return dL/d(inputs) given dL/d(outputs); add dL/d(parameters) into ``.grad``."""
 
-    def backward_parameters(self, grad_output: FloatArray) -> None:
+    def backward_parameters(self, grad_output: Any) -> None:
         """Add dL/d(parameters) into ``.grad`` given dL/d(outputs); skip dL/d(inputs).
 
         A training step needs the gradients of the parameters only. The
@@ -73,112 +105,207 @@ class Layer(ABC):
         """
         self.backward(grad_output)
 
-    def __call__(self, inputs: ArrayLike) -> FloatArray:
-        return self.forward(inputs)
+    def __call__(self, inputs: Any) -> Any:
+        """Run ``forward`` with a fresh cache (cleared again if ``forward`` fails), then hooks."""
+        self._saved = None
+        try:
+            outputs = self.forward(inputs)
+        except BaseException:
+            self._saved = None  # a forward that fails half-way leaves nothing for backward
+            raise
+        if self._forward_hooks:
+            for hook in self._forward_hooks:
+                hook(self, inputs, outputs)
+        return outputs
 
-    def _cached(self) -> Any:
-        """Return the forward cache, or raise if ``backward`` comes before ``forward``."""
-        if self._cache is None:
+    # -------------------------------------------------------------------- cache
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep ``values`` for ``backward`` (until the next forward of this layer)."""
+        self._saved = values
+
+    def saved(self) -> Any:
+        """What the last forward saved: the value itself if it saved one, else a tuple.
+
+        Raises:
+            RuntimeError: no forward has run since the layer was built, its
+                cache was cleared, or the last forward failed.
+        """
+        values = self._saved
+        if values is None:
             raise RuntimeError(
                 f"{type(self).__name__}.backward() was called before forward(): "
                 f"run a forward pass on {self!r} first"
             )
-        return self._cache
+        return values[0] if len(values) == 1 else values
 
     def cache_state(self) -> Any:
         """Return the forward caches of this layer and its children, for ``restore_cache``.
 
-        A layer used at two places of a ``Graph`` has one ``_cache`` slot for
-        both uses: the graph saves each use's state right after that use's
-        forward and restores it right before that use's backward. The state
-        holds references, not copies (forward never writes into an old cache).
+        A layer used at two places of a container has one cache for both uses:
+        the container saves each use's state right after that use's forward and
+        restores it right before that use's backward. The state holds
+        references, not copies (each forward saves a new tuple).
         """
         children = self.children()
         if not children:
-            return self._cache
-        return (self._cache, [child.cache_state() for _, child in children])
+            return self._saved
+        return (self._saved, [child.cache_state() for _, child in children])
 
     def restore_cache(self, state: Any) -> None:
         """Put back the caches saved by ``cache_state``, recursively."""
         children = self.children()
         if not children:
-            self._cache = state
+            self._saved = state
             return
-        self._cache, child_states = state
+        self._saved, child_states = state
         for (_, child), child_state in zip(children, child_states, strict=True):
             child.restore_cache(child_state)
 
     def clear_cache(self) -> None:
         """Drop the cached activations of this layer and its children (frees memory)."""
-        self._cache = None
+        self._saved = None
         for _, child in self.children():
             child.clear_cache()
 
-    def output_features(self, in_features: int | None) -> int | None:
-        """Infer the width of the output's last axis from the input's.
+    def register_forward_hook(self, hook: ForwardHook) -> HookHandle:
+        """Call ``hook(layer, inputs, outputs)`` after every forward of this layer.
 
-        Used to check, when a container is built, that layers can be chained,
-        and to print ``summary()``. ``None`` means unknown. A layer that cannot
-        accept ``in_features`` raises ``ShapeError``. The default knows nothing.
+        How tools look inside a model without reading private state: the
+        ``Inspector`` watches activations this way. Returns a handle whose
+        ``remove()`` takes the hook off.
         """
-        return None
+        self._forward_hooks.append(hook)
+        return HookHandle(self._forward_hooks, hook)
+
+    # ------------------------------------------------------------------- shapes
+    def input_arity(self) -> tuple[int, int | None]:
+        """The fewest and most inputs ``forward`` takes (``None``: no limit).
+
+        One input is an array; several are a list or tuple of arrays. The
+        default, ``(1, 1)``, is one array.
+        """
+        return (1, 1)
+
+    def output_shape(self, input_shape: ShapeSpec) -> ShapeSpec:
+        """Infer the output's shape from the input's, or raise ``ShapeError``.
+
+        Shapes are tuples whose first entry is the batch axis, ``None`` for an
+        unknown size (the batch's, usually) and ``...`` for any number of
+        unknown leading axes: ``(None, 16, 8, 8)``, ``(..., 4)``. A layer with
+        several inputs gets a list of shapes, one with several outputs returns
+        one. The default knows nothing beyond the number of inputs: ``(...,)``.
+        """
+        check_count(self, input_shape)
+        return ANY
 
     # --------------------------------------------------------------- parameters
+    def add_parameter(self, name: str, value: ArrayLike | Parameter) -> Parameter:
+        """Create (or adopt) a parameter of this layer under ``name``; return it.
+
+        Keep the result as an attribute (``self.weight = self.add_parameter(...)``);
+        ``own_parameters`` lists every parameter added this way.
+        """
+        parameter = value if isinstance(value, Parameter) else Parameter(value)
+        self._parameters[name] = parameter
+        return parameter
+
+    def add_buffer(self, name: str, value: ArrayLike) -> Buffer:
+        """Create non-trainable state of this layer under ``name``; return it.
+
+        Buffers are saved and loaded with the parameters and cast by ``to``,
+        but never trained. Update ``buffer.value`` in place.
+        """
+        buffer = Buffer(value)
+        self._buffers[name] = buffer
+        return buffer
+
     def own_parameters(self) -> list[tuple[str, Parameter]]:
-        """The parameters this layer owns directly, by local name. Default: none."""
-        return []
+        """The parameters this layer owns directly, by local name: those it added."""
+        return list(self._parameters.items())
+
+    def own_buffers(self) -> list[tuple[str, Buffer]]:
+        """The buffers this layer owns directly, by local name: those it added."""
+        return list(self._buffers.items())
 
     def children(self) -> list[tuple[str, Layer]]:
         """The sub-layers of a container, by local name. Default: none."""
         return []
 
+    def _walk(self, prefix: str = "") -> Iterator[tuple[str, Layer]]:
+        """``(dotted prefix, layer)`` for this layer and every layer inside, depth first."""
+        yield prefix, self
+        for child_name, child in self.children():
+            yield from child._walk(f"{prefix}{child_name}.")
+
+    def named_tensors(self) -> Iterator[tuple[str, Parameter | Buffer]]:
+        """Every parameter and buffer by dotted name, each once, in PyTorch's order.
+
+        Per layer, its parameters, then its buffers, then its children's. A
+        tensor reachable twice (a shared layer) comes under the first name met.
+        """
+        seen: set[int] = set()
+        for prefix, layer in self._walk():
+            own: list[tuple[str, Parameter | Buffer]] = [*layer.own_parameters(),
+                                                         *layer.own_buffers()]
+            for name, tensor in own:
+                if id(tensor) not in seen:
+                    seen.add(id(tensor))
+                    yield prefix + name, tensor
+
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
-        """Yield ``(dotted_name, parameter)`` pairs, e.g. ``("0.weight", p)``.
+        """Yield ``(dotted_name, parameter)`` pairs, e.g. ``("0.weight", p)``, frozen ones too.
 
         A parameter reachable twice (a shared layer) is yielded once, under the
         first name met.
         """
-        seen: set[int] = set()
-        for name, parameter in self._all_named_parameters():
-            if id(parameter) not in seen:
-                seen.add(id(parameter))
-                yield name, parameter
+        for name, tensor in self.named_tensors():
+            if isinstance(tensor, Parameter):
+                yield name, tensor
 
-    def _all_named_parameters(self) -> Iterator[tuple[str, Parameter]]:
-        yield from self.own_parameters()
-        for child_name, child in self.children():
-            for name, parameter in child._all_named_parameters():
-                yield f"{child_name}.{name}", parameter
+    def named_buffers(self) -> Iterator[tuple[str, Buffer]]:
+        """Yield ``(dotted_name, buffer)`` pairs, each buffer once."""
+        for name, tensor in self.named_tensors():
+            if isinstance(tensor, Buffer):
+                yield name, tensor
 
     def parameters(self) -> list[Parameter]:
-        """Every trainable parameter of this layer and its children, each once."""
-        return [parameter for _, parameter in self.named_parameters()]
+        """Every trainable parameter of this layer and its children, each once.
 
-    def num_parameters(self) -> int:
-        """The total number of trainable scalars."""
-        return sum(parameter.size for parameter in self.parameters())
+        Frozen parameters (``requires_grad=False``) are left out, so an
+        optimizer built on this list never changes them.
+        """
+        return [p for _, p in self.named_parameters() if p.requires_grad]
+
+    def buffers(self) -> list[Buffer]:
+        """Every buffer of this layer and its children, each once."""
+        return [buffer for _, buffer in self.named_buffers()]
+
+    def num_parameters(self, *, trainable_only: bool = False) -> int:
+        """The number of parameter scalars (frozen ones too, unless ``trainable_only``)."""
+        return sum(p.size for _, p in self.named_parameters()
+                   if p.requires_grad or not trainable_only)
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to zero."""
-        for parameter in self.parameters():
+        for _, parameter in self.named_parameters():
             parameter.zero_grad()
 
     @property
     def dtype(self) -> np.dtype[Any] | None:
         """The dtype of the parameters, or ``None`` for a layer without any."""
-        for parameter in self.parameters():
+        for _, parameter in self.named_parameters():
             return parameter.dtype
         return None
 
     def to(self, dtype: DTypeLike) -> Self:
-        """Cast every parameter (and gradient) to ``dtype``, in place; returns ``self``.
+        """Cast every parameter, gradient and floating buffer to ``dtype``, in place.
 
-        Create optimizers after casting: their state refers to the old arrays.
+        Returns ``self``. Create optimizers after casting: their state refers
+        to the old arrays.
         """
         target = float_dtype(type(self).__name__, dtype)
-        for parameter in self.parameters():
-            parameter.value = parameter.value.astype(target)
-            parameter.grad = parameter.grad.astype(target)
+        for _, tensor in self.named_tensors():
+            tensor.cast(target)
         self.clear_cache()
         return self
 
@@ -195,22 +322,22 @@ class Layer(ABC):
         return self.train(False)
 
     # -------------------------------------------------------------- state dicts
-    def state_dict(self) -> dict[str, FloatArray]:
-        """Return a copy of every parameter, by dotted name."""
-        return {name: parameter.value.copy() for name, parameter in self.named_parameters()}
+    def state_dict(self) -> dict[str, NDArray[Any]]:
+        """Return a copy of every parameter and buffer, by dotted name."""
+        return {name: tensor.value.copy() for name, tensor in self.named_tensors()}
 
     def load_state_dict(self, state_dict: Mapping[str, ArrayLike]) -> None:
-        """Copy arrays into the parameters of the same names, in place.
+        """Copy arrays into the parameters and buffers of the same names, in place.
 
         Everything is checked before anything is written, so a bad state dict
-        leaves the model untouched. Values are cast to each parameter's dtype.
+        leaves the model untouched. Values are cast to each tensor's dtype.
 
         Raises:
             KeyMismatchError: keys are missing or unexpected (a ``StateDictError``).
             ShapeMismatchError: a shape differs (a ``StateDictError``).
             StateDictError: a value is not a numeric array.
         """
-        key_map = {name: Target(name, p, False) for name, p in self.named_parameters()}
+        key_map = {name: Target(name, tensor, False) for name, tensor in self.named_tensors()}
         assign_arrays(key_map, state_dict, f"{type(self).__name__}.load_state_dict")
 
     # ------------------------------------------------------------ architecture
@@ -244,41 +371,28 @@ class Layer(ABC):
         lines.append(")")
         return "\n".join(lines)
 
-    def summary_rows(
-        self, in_features: int | None
-    ) -> tuple[list[tuple[str, str, int]], int | None]:
-        """Rows of ``(name, output shape, parameter count)`` for ``summary()``.
+    def summary_rows(self, input_shape: ShapeSpec) -> tuple[SummaryRows, ShapeSpec]:
+        """Rows of ``(name, output shape, parameter count)`` for ``summary()``, and the output.
 
-        Returns the rows and the inferred output width. Containers override this
-        to list their children.
+        Containers override this to list their children.
         """
-        out_features = self.output_features(in_features)
-        shape = f"(batch, {out_features if out_features is not None else '?'})"
-        return [(type(self).__name__, shape, self.num_parameters())], out_features
+        output_shape = self.output_shape(input_shape)
+        return [(type(self).__name__, output_shape, self.num_parameters())], output_shape
 
     def summary(
-        self, in_features: int | None = None, *, print_fn: Callable[[str], None] = print
+        self,
+        input_shape: int | tuple[int | None, ...] | None = None,
+        *,
+        print_fn: Callable[[str], None] = print,
     ) -> None:
         """Print one line per layer with its output shape and parameter count, then totals.
 
         Args:
-            in_features: The input width, if the first layer does not fix it.
+            input_shape: The shape of one sample, without the batch axis, e.g.
+                ``(1, 28, 28)``; an int ``n`` means ``(n,)``. Omitted, shapes
+                are inferred from the layers alone (``*`` marks unknown axes).
             print_fn: Where the lines go (``print`` by default).
         """
-        rows, _ = self.summary_rows(in_features)
-        headers = ("Layer", "Output shape", "Params")
-        body = [(name, shape, f"{count:,}") for name, shape, count in rows]
-        widths = [max(len(row[i]) for row in [headers, *body]) for i in range(3)]
-        rule = "-" * (sum(widths) + 4)
-
-        def line(cells: tuple[str, str, str]) -> str:
-            return f"{cells[0]:<{widths[0]}}  {cells[1]:<{widths[1]}}  {cells[2]:>{widths[2]}}"
-
-        dtype = self.dtype
-        print_fn(line(headers))
-        print_fn(rule)
-        for row in body:
-            print_fn(line(row))
-        print_fn(rule)
-        print_fn(f"Total params: {self.num_parameters():,}")
-        print_fn(f"dtype: {dtype if dtype is not None else 'none (no parameters)'}")
+        shape: Shape = ANY if input_shape is None else sample_shape("summary", input_shape)
+        rows, _ = self.summary_rows(shape)
+        print_summary(self, rows, print_fn)

@@ -24,23 +24,12 @@ from minitorchless.errors import ShapeError
 from minitorchless.layers._sharing import shared_uses
 from minitorchless.layers.base import Layer
 from minitorchless.layers.merge import Add, Concatenate, Merge
+from minitorchless.layers.shapes import Shape, ShapeSpec, describe, single, unify
+from minitorchless.layers.summary import SummaryRows, nest
 
 __all__ = ["MergeMode", "Parallel", "Residual"]
 
 MergeMode = Literal["concat", "sum"]
-SummaryRows = list[tuple[str, str, int]]
-
-
-def _nest(name: str, layer: Layer, rows: SummaryRows) -> SummaryRows:
-    """A child's summary rows under ``name``: inline if one row, else a header and indented."""
-    if len(rows) == 1:
-        return [(f"{name}: {rows[0][0]}", *rows[0][1:])]
-    header = (f"{name}: {type(layer).__name__}", "", 0)
-    return [header, *((f"  {row[0]}", row[1], row[2]) for row in rows)]
-
-
-def _shape(width: int | None) -> str:
-    return f"(batch, {width if width is not None else '?'})"
 
 
 class Residual(Layer):
@@ -59,12 +48,12 @@ class Residual(Layer):
         block: Any layer or container whose output has its input's shape.
 
     Shape:
-        - inputs: ``(batch, features)`` (any shape the block keeps)
+        - inputs: ``(batch, *)``, any shape the block keeps
         - outputs: same shape as inputs
 
     Raises:
-        ShapeError: the block visibly changes the width (checked when built
-            where the widths are known, else at the first forward).
+        ShapeError: the block visibly changes the shape (checked when built
+            where shapes are known, else at the first forward).
     """
 
     def __init__(self, block: Layer) -> None:
@@ -73,68 +62,69 @@ class Residual(Layer):
             raise TypeError(
                 f"Residual: block must be a Layer, received {type(block).__name__} ({block!r})"
             )
-        self.block = block
-        # a block that fixes its output width must accept that same width back
-        width = block.output_features(None)
-        if width is not None:
-            try:
-                again = block.output_features(width)
-            except ShapeError as err:
-                raise ShapeError(
-                    f"Residual: the block outputs width {width}, so it must also take width "
-                    f"{width} as input, but it does not: {err}"
-                ) from None
-            if again != width:
-                raise ShapeError(
-                    f"Residual: the block must keep the width, but maps {width} to {again}"
-                )
+        self._block = block
+        # a block that fixes its output shape must accept that same shape back
+        shape = block.output_shape((...,))
+        if isinstance(shape, list):
+            raise ShapeError(f"Residual: the block must have one output, it has {len(shape)}")
+        try:
+            self.output_shape(shape)
+        except ShapeError as err:
+            raise ShapeError(
+                f"Residual: the block outputs {describe(shape)}, so it must also take that "
+                f"shape as input and keep it, but it does not: {err}"
+            ) from None
+
+    @property
+    def block(self) -> Layer:
+        """The block the skip connection goes around (fixed once built)."""
+        return self._block
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
-        self._cache = None  # a forward that fails must not leave an old cache
         inputs = as_float_array(self, inputs)
-        block_outputs = self.block.forward(inputs)
+        block_outputs = self._block(inputs)
         if block_outputs.shape != inputs.shape:
             raise ShapeError(
                 f"Residual: the block must return the shape of its inputs, {inputs.shape}, "
                 f"but returned {block_outputs.shape}"
             )
         # a new array (the block may cache its output), in the block's dtype
-        outputs = np.add(block_outputs, inputs, dtype=block_outputs.dtype)
-        self._cache = outputs.shape
+        outputs: FloatArray = np.add(block_outputs, inputs, dtype=block_outputs.dtype)
+        self.save_for_backward(outputs.shape)
         return outputs
 
     def backward(self, grad_output: FloatArray) -> FloatArray:
-        shape = self._cached()
-        grad_output = check_grad_shape(self, grad_output, shape)
+        grad_output = check_grad_shape(self, grad_output, self.saved())
         # fan-out: dL/dx = dL/dy (identity path) + dL/dy * d block/dx (block path)
-        grad_input: FloatArray = grad_output + self.block.backward(grad_output)
+        grad_input: FloatArray = grad_output + self._block.backward(grad_output)
         return grad_input
 
     def backward_parameters(self, grad_output: FloatArray) -> None:
-        shape = self._cached()
         # the identity path has no parameters: only the block has work to do
-        self.block.backward_parameters(check_grad_shape(self, grad_output, shape))
+        self._block.backward_parameters(check_grad_shape(self, grad_output, self.saved()))
 
-    def output_features(self, in_features: int | None) -> int | None:
-        width = self.block.output_features(in_features)
-        if in_features is not None and width is not None and width != in_features:
+    def output_shape(self, input_shape: ShapeSpec) -> Shape:
+        shape = single(self, input_shape)
+        block_shape = single(self, self._block.output_shape(shape))
+        try:
+            return unify(self, [shape, block_shape])
+        except ShapeError:
             raise ShapeError(
-                f"Residual: the block maps width {in_features} to {width}; "
-                f"a residual block must keep the width"
-            )
-        return in_features if in_features is not None else width
+                f"Residual: the block maps {describe(shape)} to {describe(block_shape)}; "
+                f"a residual block must keep the shape"
+            ) from None
 
     def children(self) -> list[tuple[str, Layer]]:
-        return [("block", self.block)]
+        return [("block", self._block)]
 
     def get_config(self) -> dict[str, Any]:
-        return {"block": self.block}
+        return {"block": self._block}
 
-    def summary_rows(self, in_features: int | None) -> tuple[SummaryRows, int | None]:
-        block_rows, _ = self.block.summary_rows(in_features)
-        out_features = self.output_features(in_features)
-        rows = [*_nest("block", self.block, block_rows), ("+ inputs", _shape(out_features), 0)]
-        return rows, out_features
+    def summary_rows(self, input_shape: ShapeSpec) -> tuple[SummaryRows, ShapeSpec]:
+        block_rows, _ = self._block.summary_rows(input_shape)
+        output_shape = self.output_shape(input_shape)
+        rows = [*nest("block", self._block, block_rows), ("+ inputs", output_shape, 0)]
+        return rows, output_shape
 
 
 class Parallel(Layer):
@@ -153,9 +143,9 @@ class Parallel(Layer):
         merge: ``"concat"`` or ``"sum"``.
 
     Shape:
-        - inputs: ``(batch, in_features)``, what every branch takes
-        - outputs: ``(batch, sum of branch widths)`` for ``"concat"``,
-          ``(batch, branch width)`` for ``"sum"``
+        - inputs: ``(batch, *)``, what every branch takes
+        - outputs: ``(batch, *, sum of branch widths)`` for ``"concat"``,
+          the branches' common shape for ``"sum"``
     """
 
     def __init__(self, *branches: Layer, merge: MergeMode = "concat") -> None:
@@ -170,39 +160,44 @@ class Parallel(Layer):
                 )
         if merge not in ("concat", "sum"):
             raise ValueError(f"Parallel: merge must be 'concat' or 'sum', received {merge!r}")
-        self.branches: list[Layer] = list(branches)
+        self._branches: tuple[Layer, ...] = tuple(branches)
         self.merge: MergeMode = merge
         self._merger: Merge = Concatenate() if merge == "concat" else Add()
-        self._shared = shared_uses(self.branches)
+        self._shared = shared_uses(self._branches)
         self._any_shared = any(self._shared)
-        self.output_features(None)  # checks, for "sum", that known widths agree
+        self.output_shape((...,))  # checks that the known branch shapes can be merged
+
+    @property
+    def branches(self) -> tuple[Layer, ...]:
+        """The branches, in order (fixed once built)."""
+        return self._branches
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
-        self._cache = None  # a forward that fails must not leave an old cache
         outputs = []
         states: list[Any] = []
-        for branch, shared in zip(self.branches, self._shared, strict=True):
-            outputs.append(branch.forward(inputs))
+        for branch, shared in zip(self._branches, self._shared, strict=True):
+            outputs.append(branch(inputs))
             if self._any_shared:  # keep this use's cache: another branch will overwrite it
                 states.append(branch.cache_state() if shared else None)
+        merged: FloatArray
         if len(outputs) == 1:
             merged = outputs[0]
         else:
             try:
-                merged = self._merger.forward(outputs)
+                merged = self._merger(outputs)
             except ShapeError as err:
                 raise ShapeError(
                     f"Parallel(merge={self.merge!r}): the branches' outputs cannot be merged: {err}"
                 ) from None
         # the merger's cache travels in ours, so that a Parallel used twice stays right
-        self._cache = (merged.shape, states, self._merger.cache_state())
+        self.save_for_backward(merged.shape, states, self._merger.cache_state())
         return merged
 
     def _pieces(self, grad_output: FloatArray) -> tuple[list[Any], tuple[FloatArray, ...]]:
         """The saved branch caches, and the share of ``grad_output`` of each branch."""
-        shape, states, merger_state = self._cached()
+        shape, states, merger_state = self.saved()
         grad_output = check_grad_shape(self, grad_output, shape)
-        if len(self.branches) == 1:
+        if len(self._branches) == 1:
             return states, (grad_output,)
         self._merger.restore_cache(merger_state)
         return states, self._merger.backward(grad_output)
@@ -210,41 +205,44 @@ class Parallel(Layer):
     def backward(self, grad_output: FloatArray) -> FloatArray:
         states, pieces = self._pieces(grad_output)
         grads = []
-        for index, (branch, piece) in enumerate(zip(self.branches, pieces, strict=True)):
+        for index, (branch, piece) in enumerate(zip(self._branches, pieces, strict=True)):
             if self._any_shared and self._shared[index]:
                 branch.restore_cache(states[index])
             grads.append(branch.backward(piece))
         # the input fanned out to every branch: its gradient is the sum (new arrays,
         # since a branch may hand back an array it does not own)
-        grad_input = grads[0]
+        grad_input: FloatArray = grads[0]
         for grad in grads[1:]:
             grad_input = grad_input + grad
         return grad_input
 
     def backward_parameters(self, grad_output: FloatArray) -> None:
         states, pieces = self._pieces(grad_output)
-        for index, (branch, piece) in enumerate(zip(self.branches, pieces, strict=True)):
+        for index, (branch, piece) in enumerate(zip(self._branches, pieces, strict=True)):
             if self._any_shared and self._shared[index]:
                 branch.restore_cache(states[index])
             branch.backward_parameters(piece)
 
-    def output_features(self, in_features: int | None) -> int | None:
-        widths = [branch.output_features(in_features) for branch in self.branches]
-        if len(widths) == 1:
-            return widths[0]
+    def output_shape(self, input_shape: ShapeSpec) -> Shape:
+        shape = single(self, input_shape)
+        shapes = [single(self, branch.output_shape(shape)) for branch in self._branches]
+        if len(shapes) == 1:
+            return shapes[0]
         try:
-            return self._merger.merged_features(widths)
+            return single(self, self._merger.output_shape(shapes))
         except ShapeError:
+            hint = "; 'sum' needs equal shapes (or use merge='concat')" if (
+                self.merge == "sum") else ""
             raise ShapeError(
-                f"Parallel(merge={self.merge!r}): the branches' output widths {widths} differ; "
-                f"'sum' needs equal widths (or use merge='concat')"
+                f"Parallel(merge={self.merge!r}): the branches' outputs "
+                f"{describe(shapes)} cannot be merged{hint}"
             ) from None
 
     def children(self) -> list[tuple[str, Layer]]:
-        return [(str(index), branch) for index, branch in enumerate(self.branches)]
+        return [(str(index), branch) for index, branch in enumerate(self._branches)]
 
     def get_config(self) -> dict[str, Any]:
-        return {"branches": list(self.branches), "merge": self.merge}
+        return {"branches": list(self._branches), "merge": self.merge}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Self:
@@ -259,10 +257,10 @@ class Parallel(Layer):
         lines.append(")")
         return "\n".join(lines)
 
-    def summary_rows(self, in_features: int | None) -> tuple[SummaryRows, int | None]:
+    def summary_rows(self, input_shape: ShapeSpec) -> tuple[SummaryRows, ShapeSpec]:
         rows: SummaryRows = []
         for name, branch in self.children():
-            branch_rows, _ = branch.summary_rows(in_features)
-            rows.extend(_nest(f"branch {name}", branch, branch_rows))
-        out_features = self.output_features(in_features)
-        return [*rows, (f"merge: {self.merge}", _shape(out_features), 0)], out_features
+            branch_rows, _ = branch.summary_rows(input_shape)
+            rows.extend(nest(f"branch {name}", branch, branch_rows))
+        output_shape = self.output_shape(input_shape)
+        return [*rows, (f"merge: {self.merge}", output_shape, 0)], output_shape

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike
+from numpy.typing import DTypeLike
 
 import minitorchless.init as initializers
 from minitorchless._checks import (
-    as_batch,
+    as_features,
     check_grad_shape,
     float_dtype,
     generator,
@@ -18,22 +18,23 @@ from minitorchless._checks import (
 from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
 from minitorchless.layers.base import Layer
-from minitorchless.parameter import Parameter
+from minitorchless.layers.shapes import Shape, ShapeSpec, last_axis, single
 
 __all__ = ["Dense"]
 
 
-
 class Dense(Layer):
-    """A fully connected layer: ``outputs = inputs @ weight (+ bias)``.
+    """A fully connected layer: ``outputs = inputs @ weight (+ bias)``, on the last axis.
 
     Batches are row-major: one sample per row. The weight has shape
     ``(in_features, out_features)`` so that forward is a single matrix product
     ``z = x W``. Bias-free by default, as in the classic 3-layer network.
+    Inputs of any rank are accepted, as ``torch.nn.Linear`` accepts them: the
+    product acts on the last axis, so ``(N, T, F)`` becomes ``(N, T, out)``.
 
     Args:
-        in_features: Width of each input row.
-        out_features: Width of each output row.
+        in_features: Size of the inputs' last axis.
+        out_features: Size of the outputs' last axis.
         bias: Add a learnable bias (initialised to zero).
         rng: Source of randomness for the initial weights. A fresh
             ``np.random.default_rng()`` if omitted.
@@ -42,8 +43,8 @@ class Dense(Layer):
             or a callable ``(shape, rng, dtype) -> ndarray``.
 
     Shape:
-        - inputs: ``(batch, in_features)``
-        - outputs: ``(batch, out_features)``
+        - inputs: ``(batch, *, in_features)``
+        - outputs: ``(batch, *, out_features)``
         - weight: ``(in_features, out_features)``; bias: ``(out_features,)``
     """
 
@@ -62,31 +63,33 @@ class Dense(Layer):
         self.out_features = positive_int("Dense", "out_features", out_features)
         resolved = float_dtype("Dense", dtype)
         rng = generator("Dense", rng)
-        weight = np.asarray(
-            initializers.get(init)((self.in_features, self.out_features), rng, resolved),
-            dtype=resolved,
+        shape = (self.in_features, self.out_features)
+        weight = np.asarray(initializers.get(init)(shape, rng, resolved), dtype=resolved)
+        if weight.shape != shape:
+            raise ShapeError(f"Dense: init returned shape {weight.shape}, expected {shape}")
+        self.weight = self.add_parameter("weight", weight)
+        self.bias = (
+            self.add_parameter("bias", np.zeros(self.out_features, dtype=resolved))
+            if bias else None
         )
-        if weight.shape != (self.in_features, self.out_features):
-            raise ShapeError(
-                f"Dense: init returned shape {weight.shape}, "
-                f"expected {(self.in_features, self.out_features)}"
-            )
-        self.weight = Parameter(weight)
-        self.bias = Parameter(np.zeros(self.out_features, dtype=resolved)) if bias else None
 
-    def forward(self, inputs: ArrayLike) -> FloatArray:
-        self._cache = None  # a forward that fails must not leave an old cache
-        inputs = as_batch(self, inputs, self.in_features, self.weight.value.dtype)
-        self._cache = inputs  # dL/dW = x^T delta needs the inputs
-        outputs = inputs @ self.weight.value  # z = x W
+    def forward(self, inputs: Any) -> FloatArray:
+        inputs = as_features(self, inputs, self.in_features, self.weight.value.dtype)
+        self.save_for_backward(inputs)  # dL/dW = x^T delta needs the inputs
+        if inputs.ndim == 2:
+            outputs: FloatArray = inputs @ self.weight.value  # z = x W
+        else:  # (N, T, F): the same product on the rows of the flattened leading axes
+            rows = inputs.reshape(-1, self.in_features) @ self.weight.value
+            outputs = rows.reshape(*inputs.shape[:-1], self.out_features)
         if self.bias is not None:
             outputs += self.bias.value
         return outputs
 
     def backward(self, grad_output: FloatArray) -> FloatArray:
-        grad_output = self._add_parameter_grads(grad_output)
-        grad_input: FloatArray = grad_output @ self.weight.value.T  # dL/dx = delta W^T
-        return grad_input
+        grad_rows = self._add_parameter_grads(grad_output)
+        grad_input: FloatArray = grad_rows @ self.weight.value.T  # dL/dx = delta W^T
+        inputs = self.saved()
+        return grad_input if inputs.ndim == 2 else grad_input.reshape(inputs.shape)
 
     def backward_parameters(self, grad_output: FloatArray) -> None:
         # the first layer's dL/dx is the gradient for the data, read by no one:
@@ -94,27 +97,25 @@ class Dense(Layer):
         self._add_parameter_grads(grad_output)
 
     def _add_parameter_grads(self, grad_output: FloatArray) -> FloatArray:
-        """Add dL/dW (and dL/db) into ``.grad``; return ``grad_output``, checked."""
-        inputs = self._cached()
-        grad_output = check_grad_shape(self, grad_output, (inputs.shape[0], self.out_features))
+        """Add dL/dW (and dL/db) into ``.grad``; return ``grad_output`` as checked rows."""
+        inputs = self.saved()
+        grad_output = check_grad_shape(
+            self, grad_output, (*inputs.shape[:-1], self.out_features)
+        )
         if grad_output.dtype != inputs.dtype:
             grad_output = grad_output.astype(inputs.dtype)  # a float32 model stays float32
-        self.weight.add_product(inputs.T, grad_output)  # dL/dW += x^T delta
-        if self.bias is not None:
-            self.bias.grad += grad_output.sum(axis=0)  # dL/db = sum of delta over the batch
+        if inputs.ndim != 2:
+            inputs = inputs.reshape(-1, self.in_features)
+            grad_output = grad_output.reshape(-1, self.out_features)
+        if self.weight.requires_grad:
+            self.weight.add_product(inputs.T, grad_output)  # dL/dW += x^T delta
+        if self.bias is not None and self.bias.requires_grad:
+            self.bias.grad += grad_output.sum(axis=0)  # dL/db = sum of delta over the rows
         return grad_output
 
-    def output_features(self, in_features: int | None) -> int | None:
-        if in_features is not None and in_features != self.in_features:
-            raise ShapeError(
-                f"{self!r} expects {self.in_features} input features, received {in_features}"
-            )
-        return self.out_features
-
-    def own_parameters(self) -> list[tuple[str, Parameter]]:
-        if self.bias is None:
-            return [("weight", self.weight)]
-        return [("weight", self.weight), ("bias", self.bias)]
+    def output_shape(self, input_shape: ShapeSpec) -> Shape:
+        shape = last_axis(self, single(self, input_shape), self.in_features)
+        return (*shape[:-1], self.out_features)
 
     def get_config(self) -> dict[str, Any]:
         return {

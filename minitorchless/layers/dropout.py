@@ -10,6 +10,7 @@ from numpy.typing import ArrayLike
 from minitorchless._checks import as_float_array, check_grad_shape, generator, positive_float
 from minitorchless._types import FloatArray
 from minitorchless.layers.base import Layer
+from minitorchless.layers.shapes import Shape, ShapeSpec, single
 
 __all__ = ["Dropout"]
 
@@ -45,13 +46,12 @@ class Dropout(Layer):
         self.rng = generator("Dropout", rng)
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
-        self._cache = None  # a forward that fails must not leave an old cache
         inputs = as_float_array(self, inputs)
         if not self.training or self.p == 0:
-            self._cache = (inputs.shape, inputs.dtype, None)  # None: backward is the identity
+            self.save_for_backward(inputs.shape, inputs.dtype, None)  # None: the identity
             return inputs
         mask = self._draw_mask(inputs.shape, inputs.dtype)
-        self._cache = (inputs.shape, inputs.dtype, mask)  # backward scales by the same mask
+        self.save_for_backward(inputs.shape, inputs.dtype, mask)  # backward scales by the mask
         outputs: FloatArray = inputs * mask
         return outputs
 
@@ -65,7 +65,7 @@ class Dropout(Layer):
         return mask.astype(dtype, copy=False)
 
     def backward(self, grad_output: FloatArray) -> FloatArray:
-        shape, dtype, mask = self._cached()
+        shape, dtype, mask = self.saved()
         grad_output = check_grad_shape(self, grad_output, shape)
         if mask is None:
             return grad_output.astype(dtype, copy=False)
@@ -73,8 +73,8 @@ class Dropout(Layer):
         grad_input: FloatArray = np.multiply(grad_output, mask, dtype=dtype)
         return grad_input
 
-    def output_features(self, in_features: int | None) -> int | None:
-        return in_features
+    def output_shape(self, input_shape: ShapeSpec) -> Shape:
+        return single(self, input_shape)
 
     def get_config(self) -> dict[str, Any]:
         return {"p": self.p}

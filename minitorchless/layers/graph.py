@@ -39,16 +39,24 @@ from typing_extensions import Self
 from minitorchless.errors import ShapeError
 from minitorchless.layers._sharing import shared_uses
 from minitorchless.layers.base import Layer
-from minitorchless.layers.merge import Merge
-from minitorchless.layers.wiring import Node, NodeSpec, check_wiring
+from minitorchless.layers.shapes import ANY, Shape, ShapeSpec, check_count, describe, unify
+from minitorchless.layers.summary import SummaryRows, nest
+from minitorchless.layers.wiring import InputDeclaration, Node, NodeSpec, check_wiring
 
 __all__ = ["Graph", "NodeSpec"]
 
-SummaryRows = list[tuple[str, str, int]]
 
 
-def _shape(width: int | None) -> str:
-    return f"(batch, {width if width is not None else '?'})"
+def _accumulate(grads: list[Any], slot: int, part: Any) -> None:
+    """Add a consumer's gradient into a value's gradient (fan-out), out of place.
+
+    Out of place, since the parts may alias arrays other layers hold. ``None``,
+    the gradient of an integer input, adds nothing.
+    """
+    if part is None:
+        return
+    current = grads[slot]
+    grads[slot] = part if current is None else current + part
 
 
 class PlanStep(NamedTuple):
@@ -75,26 +83,18 @@ class PlanStep(NamedTuple):
 
 def _check_arity(name: str, layer: Layer, sources: tuple[str, ...]) -> bool:
     """Check how many inputs a node's layer is wired to; return whether it takes a list."""
+    fewest, most = layer.input_arity()
+    count = len(sources)
+    if fewest <= count and (most is None or count <= most):
+        return count > 1
     kind = type(layer).__name__
-    if isinstance(layer, Graph):
-        if len(layer.output_names) != 1:
-            raise ValueError(f"Graph: node {name!r} holds a Graph with "
-                             f"{len(layer.output_names)} outputs; a Graph used as a node "
-                             f"must have one output")
-        arity = len(layer.input_names)
-        if len(sources) != arity:
-            raise ValueError(f"Graph: node {name!r} holds a Graph with {arity} input(s) "
-                             f"{layer.input_names}, but is wired to {list(sources)}")
-        return arity > 1
-    if isinstance(layer, Merge):
-        if len(sources) < 2:
-            raise ValueError(f"Graph: node {name!r} ({kind}) merges two or more inputs, but is "
-                             f"wired to {list(sources)}")
-        return True
-    if len(sources) != 1:
+    if most == 1:
         raise ValueError(f"Graph: node {name!r} ({kind}) takes one input, but is wired to "
                          f"{list(sources)}; merge them first with Add or Concatenate")
-    return False
+    expected = str(fewest) if fewest == most else (
+        f"at least {fewest}" if most is None else f"{fewest} to {most}")
+    raise ValueError(f"Graph: node {name!r} ({kind}) takes {expected} inputs, but is wired "
+                     f"to {list(sources)}")
 
 
 class Graph(Layer):
@@ -120,8 +120,10 @@ class Graph(Layer):
 
     Args:
         inputs: The name of the input, a list of names, or a mapping from name
-            to feature width (``None`` where unknown) so that widths can be
-            checked when the graph is built.
+            to what is known of that input, so that shapes can be checked when
+            the graph is built: the shape of one sample (a tuple without the
+            batch axis, e.g. ``(1, 28, 28)``), the size of its last axis (an
+            int), or ``None``.
         nodes: Triples ``(name, layer, inputs)``, where ``inputs`` is the name
             of the value the layer takes, or a list of names for a layer that
             takes several (``Add``, ``Concatenate``, a multi-input ``Graph``).
@@ -130,49 +132,51 @@ class Graph(Layer):
 
     Shape:
         - inputs: per input, what the nodes reading it take, e.g.
-          ``(batch, in_features)``
+          ``(batch, *, in_features)``
         - outputs: per output, what its node returns
 
     Raises:
         ValueError: a duplicate or unknown name, a cycle, a dangling node, an
             unused input, or a layer wired to the wrong number of inputs.
-        ShapeError: known widths do not fit where nodes meet.
+        ShapeError: known shapes do not fit where nodes meet.
         TypeError: a node is not a ``(name, layer, inputs)`` triple.
     """
 
     def __init__(
         self,
-        inputs: str | Sequence[str] | Mapping[str, int | None],
+        inputs: str | Sequence[str] | Mapping[str, InputDeclaration],
         nodes: Sequence[NodeSpec],
         outputs: str | Sequence[str],
     ) -> None:
         super().__init__()
         wiring = check_wiring(inputs, nodes, outputs, _check_arity)
         self.input_names: list[str] = wiring.input_names
-        self.input_features: dict[str, int | None] = wiring.input_features
-        self.nodes: list[Node] = wiring.nodes
+        self._declared = wiring.declared
+        self._input_shapes = wiring.input_shapes
+        self.nodes: tuple[Node, ...] = tuple(wiring.nodes)
         self.output_names: list[str] = wiring.output_names
-        self._infer_widths(wiring.order, self.input_features)  # shape errors at build time
+        self._order = wiring.order
+        self._infer_shapes(wiring.input_shapes)  # shape errors at build time
         self._compile(wiring.order)
 
-    # ---------------------------------------------------------------- widths
-    def _infer_widths(
-        self, order: list[Node], input_features: Mapping[str, int | None]
-    ) -> dict[str, int | None]:
-        """Propagate feature widths through the nodes, raising where they cannot meet."""
-        widths = dict(input_features)
-        for node in order:
-            in_widths = [widths[source] for source in node.sources]
+    # ---------------------------------------------------------------- shapes
+    def _infer_shapes(self, input_shapes: Mapping[str, Shape]) -> dict[str, Shape]:
+        """Propagate shapes through the nodes, raising where they cannot meet."""
+        shapes = dict(input_shapes)
+        for node in self._order:
+            given = [shapes[source] for source in node.sources]
             try:
-                if isinstance(node.layer, (Merge, Graph)) and node.multi:
-                    widths[node.name] = node.layer.merged_features(in_widths)
-                else:
-                    widths[node.name] = node.layer.output_features(in_widths[0])
+                shape = node.layer.output_shape(given if node.multi else given[0])
             except ShapeError as err:
-                feeding = ", ".join(f"{s!r} (width {widths[s]})" for s in node.sources)
+                feeding = ", ".join(f"{s!r} {describe(shapes[s])}" for s in node.sources)
                 raise ShapeError(f"Graph: node {node.name!r} ({type(node.layer).__name__}) "
                                  f"cannot take {feeding}: {err}") from None
-        return widths
+            if isinstance(shape, list):
+                raise ValueError(f"Graph: node {node.name!r} ({type(node.layer).__name__}) "
+                                 f"has {len(shape)} outputs; a node's value must be one array "
+                                 f"(give each output its own Graph output instead)")
+            shapes[node.name] = shape
+        return shapes
 
     # -------------------------------------------------------------- the plan
     def _compile(self, order: list[Node]) -> None:
@@ -195,7 +199,6 @@ class Graph(Layer):
             reads_inputs_only = all(source < len(self.input_names) for source in sources)
             plan.append(PlanStep(node.layer, sources if node.multi else sources[0],
                                  slot[node.name], node.multi, save, reads_inputs_only))
-        self._order = order
         self._plan = plan
         self._reversed_plan = plan[::-1]
         self._num_slots = len(slot)
@@ -221,7 +224,6 @@ class Graph(Layer):
             An array for a graph with one output; otherwise a tuple of arrays
             in the order of ``output_names``.
         """
-        self._cache = None  # a forward that fails half-way must not leave a usable cache
         values: list[Any] = [None] * self._num_slots
         if self._num_inputs == 1:
             values[0] = inputs
@@ -232,14 +234,14 @@ class Graph(Layer):
         try:
             for layer, source, target, multi, save, _ in self._plan:
                 if multi:
-                    values[target] = layer.forward([values[s] for s in source])
+                    values[target] = layer([values[s] for s in source])
                 else:
-                    values[target] = layer.forward(values[source])
+                    values[target] = layer(values[source])
                 if save >= 0:  # the layer runs elsewhere too: keep this use's cache
                     states[save] = layer.cache_state()
         except (ValueError, TypeError) as err:
             raise self._node_error(err, target, source, values) from err
-        self._cache = states
+        self.save_for_backward(states)
         if len(self._output_slots) == 1:
             return values[self._output_slots[0]]
         return tuple(values[slot] for slot in self._output_slots)
@@ -265,7 +267,7 @@ class Graph(Layer):
 
     def _backward(self, grad_output: Any, *, parameters_only: bool) -> list[Any]:
         """The reverse pass; returns the gradient per slot (the inputs' unless parameters_only)."""
-        states = self._cached()
+        states = self.saved()
         grads: list[Any] = [None] * self._num_slots
         if len(self._output_slots) == 1:
             grads[self._output_slots[0]] = grad_output
@@ -289,12 +291,9 @@ class Graph(Layer):
                                         f"{type(grad_input).__name__}, expected a tuple of "
                                         f"{len(source)} gradients, one per input")
                     for slot, part in zip(source, grad_input, strict=True):
-                        current = grads[slot]
-                        # fan-out: add the contributions (out of place, as they may alias)
-                        grads[slot] = part if current is None else current + part
+                        _accumulate(grads, slot, part)
                 else:
-                    current = grads[source]
-                    grads[source] = grad_input if current is None else current + grad_input
+                    _accumulate(grads, source, grad_input)
         except (ValueError, TypeError) as err:
             raise self._node_error(err, target, source, None) from err
         return grads
@@ -334,28 +333,27 @@ class Graph(Layer):
         return [(node.name, node.layer) for node in self.nodes
                 if self._holder[node.name] == node.name]
 
-    def output_features(self, in_features: int | None) -> int | None:
-        if self._num_inputs != 1:
-            if in_features is not None:
-                raise ShapeError(f"Graph: takes {self._num_inputs} inputs {self.input_names}, "
-                                 f"not a single width")
-            return self.merged_features([self.input_features[n] for n in self.input_names])
-        return self.merged_features([in_features])
+    def input_arity(self) -> tuple[int, int | None]:
+        return (self._num_inputs, self._num_inputs)
 
-    def merged_features(self, in_features: Sequence[int | None]) -> int | None:
-        """The output width given each input's width (``None``: unknown or several outputs)."""
-        widths = self._widths(in_features)
-        return widths[self.output_names[0]] if len(self.output_names) == 1 else None
-
-    def _widths(self, in_features: Sequence[int | None]) -> dict[str, int | None]:
+    def _shapes(self, input_shape: ShapeSpec) -> dict[str, Shape]:
+        """Every value's shape, given the graph's input shape(s) and the declared ones."""
+        check_count(self, input_shape)
+        given = input_shape if isinstance(input_shape, list) else [input_shape]
         merged = {}
-        for name, given in zip(self.input_names, in_features, strict=True):
-            declared = self.input_features[name]
-            if given is not None and declared is not None and given != declared:
-                raise ShapeError(f"Graph: input {name!r} is declared with width {declared}, "
-                                 f"received width {given}")
-            merged[name] = given if given is not None else declared
-        return self._infer_widths(self._order, merged)
+        for name, shape in zip(self.input_names, given, strict=True):
+            declared = self._input_shapes[name]
+            try:
+                merged[name] = unify(self, [shape, declared])
+            except ShapeError:
+                raise ShapeError(f"Graph: input {name!r} is declared as {describe(declared)}, "
+                                 f"received {describe(shape)}") from None
+        return self._infer_shapes(merged)
+
+    def output_shape(self, input_shape: ShapeSpec) -> ShapeSpec:
+        shapes = self._shapes(input_shape)
+        outputs = [shapes[name] for name in self.output_names]
+        return outputs[0] if len(outputs) == 1 else outputs
 
     # -------------------------------------------------------- architecture
     def get_config(self) -> dict[str, Any]:
@@ -368,9 +366,9 @@ class Graph(Layer):
         """
         layers = [layer for _, layer in self.children()]
         index = {id(layer): position for position, layer in enumerate(layers)}
-        declared = any(width is not None for width in self.input_features.values())
+        declared = any(value is not None for value in self._declared.values())
         return {
-            "inputs": dict(self.input_features) if declared else list(self.input_names),
+            "inputs": dict(self._declared) if declared else list(self.input_names),
             "layers": layers,
             "nodes": [[node.name, index[id(node.layer)],
                        list(node.sources) if node.multi else node.sources[0]]
@@ -405,28 +403,19 @@ class Graph(Layer):
         lines.append(f"  outputs: {', '.join(self.output_names)}\n)")
         return "\n".join(lines)
 
-    def summary_rows(self, in_features: int | None) -> tuple[SummaryRows, int | None]:
-        if self._num_inputs == 1:
-            widths = self._widths([in_features])
-        else:
-            widths = self._widths([self.input_features[n] for n in self.input_names])
-        rows: SummaryRows = [(f"{name}: input", _shape(widths[name]), 0)
-                             for name in self.input_names]
+    def summary_rows(self, input_shape: ShapeSpec) -> tuple[SummaryRows, ShapeSpec]:
+        if self._num_inputs > 1 and not isinstance(input_shape, list):
+            input_shape = [ANY] * self._num_inputs  # a chain's one shape says nothing here
+        shapes = self._shapes(input_shape)
+        rows: SummaryRows = [(f"{name}: input", shapes[name], 0) for name in self.input_names]
         for node in self._order:
-            label = f"{node.name}: {type(node.layer).__name__} <- {', '.join(node.sources)}"
-            out_shape = _shape(widths[node.name])
+            label = f"{node.name} <- {', '.join(node.sources)}"
             holder = self._holder[node.name]
             if holder != node.name:  # its parameters are counted at the holder's row
-                rows.append((f"{label} (shared with {holder})", out_shape, 0))
+                rows.append((f"{label}: {type(node.layer).__name__} (shared with {holder})",
+                             shapes[node.name], 0))
                 continue
-            if node.multi:
-                rows.append((label, out_shape, node.layer.num_parameters()))
-                continue
-            layer_rows, _ = node.layer.summary_rows(widths[node.sources[0]])
-            if len(layer_rows) == 1:
-                rows.append((label, out_shape, layer_rows[0][2]))
-            else:  # a container: its rows indented under the node
-                rows.append((label, out_shape, 0))
-                rows.extend((f"  {row[0]}", row[1], row[2]) for row in layer_rows)
-        out_features = widths[self.output_names[0]] if len(self.output_names) == 1 else None
-        return rows, out_features
+            given = [shapes[source] for source in node.sources]
+            layer_rows, _ = node.layer.summary_rows(given if node.multi else given[0])
+            rows.extend(nest(label, node.layer, layer_rows, shapes[node.name]))
+        return rows, self.output_shape(input_shape)

@@ -12,17 +12,16 @@ are an error that names them, never a silently stretched sum.
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from minitorchless._checks import as_float_array, check_grad_shape
 from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
 from minitorchless.layers.base import Layer
+from minitorchless.layers.shapes import ANY, Shape, ShapeSpec, check_count, last_axis, unify
 
 __all__ = ["Add", "Concatenate", "Merge"]
 
@@ -39,15 +38,17 @@ def _common_dtype(arrays: Sequence[FloatArray]) -> np.dtype[Any]:
 
 
 class Merge(Layer):
-    """Base of layers that combine two or more arrays into one.
+    """Base of the built-in layers that combine two or more arrays into one.
 
-    Subclasses implement ``forward`` on a sequence of arrays, ``backward``
-    returning a tuple of gradients, and ``merged_features``, which infers the
-    output width from the input widths so that a ``Graph`` can check its
-    wiring when it is built. Subclass it to write your own multi-input layer.
+    It checks the list of inputs (``as_arrays``) and declares the arity, two or
+    more inputs. A layer of your own need not subclass it to take several
+    inputs: override ``input_arity`` and ``output_shape`` in any ``Layer``.
     """
 
-    def as_arrays(self, inputs: ArrayLike) -> list[FloatArray]:
+    def input_arity(self) -> tuple[int, int | None]:
+        return (2, None)
+
+    def as_arrays(self, inputs: Any) -> list[FloatArray]:
         """Check that ``inputs`` is a list or tuple of at least two numeric arrays.
 
         Subclasses call it first thing in ``forward``. Floating arrays pass
@@ -69,32 +70,14 @@ class Merge(Layer):
             )
         return [as_float_array(self, array, what=f"inputs[{i}]") for i, array in enumerate(inputs)]
 
-    @abstractmethod
-    def forward(self, inputs: ArrayLike) -> FloatArray:
-        """Merge a list or tuple of arrays into one array."""
-
-    @abstractmethod
-    def backward(  # type: ignore[override]  # one gradient per input (the multi-input rule)
-        self, grad_output: FloatArray
-    ) -> tuple[FloatArray, ...]:
-        """Return one gradient per input, in the order of the inputs."""
-
-    @abstractmethod
-    def merged_features(self, in_features: Sequence[int | None]) -> int | None:
-        """Infer the output width from the inputs' widths (``None``: unknown).
-
-        Raises:
-            ShapeError: the widths cannot be merged.
-        """
-
-    def output_features(self, in_features: int | None) -> int | None:
-        # a single width means the layer was put in a chain, where it cannot merge anything
-        if in_features is not None:
+    def _shapes(self, input_shape: ShapeSpec) -> list[Shape]:
+        if not isinstance(input_shape, list):
             raise ShapeError(
-                f"{self!r} merges several inputs and cannot follow a single layer: "
-                f"use it in a Graph node whose inputs are a list of node names"
+                f"{self!r} merges several inputs and cannot follow a single layer: use it in "
+                f"a Graph node whose inputs are a list of node names"
             )
-        return None
+        check_count(self, input_shape)
+        return input_shape
 
 
 class Add(Merge):
@@ -106,14 +89,13 @@ class Add(Merge):
 
     Shape:
         - inputs: a list or tuple of arrays, all of the same shape, e.g.
-          ``[(batch, features), (batch, features)]``
+          ``[(batch, *), (batch, *)]``
         - outputs: that shape
         - backward: a tuple holding ``grad_output`` once per input (the same
           array; it is not copied, and callers must not write into it)
     """
 
-    def forward(self, inputs: ArrayLike) -> FloatArray:
-        self._cache = None  # a forward that fails must not leave an old cache
+    def forward(self, inputs: Any) -> FloatArray:
         arrays = self.as_arrays(inputs)
         shape = arrays[0].shape
         if any(array.shape != shape for array in arrays[1:]):
@@ -124,23 +106,17 @@ class Add(Merge):
         outputs = np.add(arrays[0], arrays[1], dtype=_common_dtype(arrays))  # a new array
         for array in arrays[2:]:
             outputs += array
-        self._cache = (len(arrays), outputs.shape)
+        self.save_for_backward(len(arrays), outputs.shape)
         return outputs
 
-    def backward(self, grad_output: FloatArray) -> tuple[FloatArray, ...]:  # type: ignore[override]
-        count, shape = self._cached()
+    def backward(self, grad_output: FloatArray) -> tuple[FloatArray, ...]:
+        count, shape = self.saved()
         grad_output = check_grad_shape(self, grad_output, shape)
         grads: tuple[FloatArray, ...] = (grad_output,) * count
         return grads  # the sum passes its gradient to each term as it is
 
-    def merged_features(self, in_features: Sequence[int | None]) -> int | None:
-        known = {width for width in in_features if width is not None}
-        if len(known) > 1:
-            raise ShapeError(
-                f"{self!r}: all inputs must have the same width, received widths "
-                f"{list(in_features)}"
-            )
-        return known.pop() if known else None
+    def output_shape(self, input_shape: ShapeSpec) -> Shape:
+        return unify(self, self._shapes(input_shape))
 
 
 class Concatenate(Merge):
@@ -151,13 +127,12 @@ class Concatenate(Merge):
 
     Shape:
         - inputs: a list or tuple of arrays equal in every axis but the last,
-          e.g. ``[(batch, a), (batch, b)]``
-        - outputs: ``(batch, a + b)``
-        - backward: a tuple of gradients of shapes ``(batch, a)`` and ``(batch, b)``
+          e.g. ``[(batch, *, a), (batch, *, b)]``
+        - outputs: ``(batch, *, a + b)``
+        - backward: a tuple of gradients of shapes ``(batch, *, a)`` and ``(batch, *, b)``
     """
 
-    def forward(self, inputs: ArrayLike) -> FloatArray:
-        self._cache = None  # a forward that fails must not leave an old cache
+    def forward(self, inputs: Any) -> FloatArray:
         arrays = self.as_arrays(inputs)
         leading = arrays[0].shape[:-1]
         if any(array.ndim == 0 or array.shape[:-1] != leading for array in arrays):
@@ -167,15 +142,20 @@ class Concatenate(Merge):
             )
         outputs = np.concatenate(arrays, axis=-1, dtype=_common_dtype(arrays))
         # where each input's columns end: backward splits the gradient there
-        self._cache = (np.cumsum([array.shape[-1] for array in arrays[:-1]]), outputs.shape)
+        self.save_for_backward(np.cumsum([array.shape[-1] for array in arrays[:-1]]),
+                               outputs.shape)
         return outputs
 
-    def backward(self, grad_output: FloatArray) -> tuple[FloatArray, ...]:  # type: ignore[override]
-        boundaries, shape = self._cached()
+    def backward(self, grad_output: FloatArray) -> tuple[FloatArray, ...]:
+        boundaries, shape = self.saved()
         grad_output = check_grad_shape(self, grad_output, shape)
         return tuple(np.split(grad_output, boundaries, axis=-1))
 
-    def merged_features(self, in_features: Sequence[int | None]) -> int | None:
-        if any(width is None for width in in_features):
-            return None
-        return sum(width for width in in_features if width is not None)
+    def output_shape(self, input_shape: ShapeSpec) -> Shape:
+        shapes = [last_axis(self, shape, 1) if shape == ANY else shape
+                  for shape in self._shapes(input_shape)]
+        leading = unify(self, [(*shape[:-1], None) for shape in shapes],
+                        "inputs (in every axis but the last)")
+        widths = [shape[-1] for shape in shapes]
+        total = None if any(width is None for width in widths) else sum(widths)
+        return (*leading[:-1], total)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, overload
 
-from numpy.typing import ArrayLike
 from typing_extensions import Self
 
-from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
 from minitorchless.layers._sharing import shared_uses
 from minitorchless.layers.base import Layer
+from minitorchless.layers.shapes import ANY, ShapeSpec, describe
+from minitorchless.layers.summary import SummaryRows, nest
 
 __all__ = ["Sequential"]
 
@@ -26,8 +26,11 @@ class Sequential(Layer):
     gradient for the chain's inputs, which a training step never reads.
     Parameters are named by position, as in PyTorch: ``"0.weight"``.
 
-    Widths are checked when the chain is built wherever they are known, so
+    Shapes are checked when the chain is built wherever they are known, so
     ``Sequential(Dense(5, 4), Dense(3, 2))`` fails at once, naming both layers.
+    The list of layers is fixed once built (``layers`` is a tuple), so that
+    nothing can change behind the chain's back: make a new ``Sequential``,
+    e.g. ``Sequential(*model, extra)``, to add one.
 
     Args:
         *layers: The layers, in order.
@@ -48,60 +51,50 @@ class Sequential(Layer):
                     f"Sequential: argument {index} must be a Layer, "
                     f"received {type(layer).__name__} ({layer!r}){hint}"
                 )
-        self.layers: list[Layer] = list(layers)
-        self._check_chain()
+        self._layers: tuple[Layer, ...] = tuple(layers)
+        self.output_shape(ANY)  # the layers must chain, as far as their shapes are known
         # positions whose layer (or a layer inside it) also runs at another position
-        self._shared = shared_uses(self.layers)
+        self._shared = shared_uses(self._layers)
         self._shared_any = any(self._shared)
 
-    def _check_chain(self) -> None:
-        width: int | None = None
-        source = 0  # the last layer whose output width is its own, e.g. a Dense
-        for index, layer in enumerate(self.layers):
-            try:
-                width = layer.output_features(width)
-            except ShapeError as err:
-                raise ShapeError(
-                    f"Sequential: layer {index} ({type(layer).__name__}) cannot follow "
-                    f"layer {source} ({self.layers[source]!r}): {err}"
-                ) from None
-            if layer.output_features(None) is not None:
-                source = index
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """The layers, in order. A tuple: build a new ``Sequential`` to change them."""
+        return self._layers
 
-    def forward(self, inputs: ArrayLike) -> FloatArray:
+    def forward(self, inputs: Any) -> Any:
         # valid only once every layer has run: after a failure half-way, the later
         # layers still hold the previous batch's caches, and backward must refuse
-        self._cache = None
         outputs: Any = inputs
         if not self._shared_any:
-            for layer in self.layers:
-                outputs = layer.forward(outputs)
-            self._cache = True  # marks that a forward ran, for backward-before-forward
-            return outputs  # type: ignore[no-any-return]
-        # a layer used at several positions has one cache slot: keep each use's own
+            for layer in self._layers:
+                outputs = layer(outputs)
+            self.save_for_backward(None)  # marks that a forward ran, for backward-before-forward
+            return outputs
+        # a layer used at several positions has one cache: keep each use's own
         states: list[Any] = []
-        for layer, shared in zip(self.layers, self._shared, strict=True):
-            outputs = layer.forward(outputs)
+        for layer, shared in zip(self._layers, self._shared, strict=True):
+            outputs = layer(outputs)
             states.append(layer.cache_state() if shared else None)
-        self._cache = states
-        return outputs  # type: ignore[no-any-return]
+        self.save_for_backward(states)
+        return outputs
 
     def _in_reverse(self) -> Iterator[tuple[int, Layer]]:
         """Yield ``(position, layer)`` from the last to the first, each use's cache in place."""
-        cache = self._cached()
-        for position in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[position]
+        states = self.saved()
+        for position in range(len(self._layers) - 1, -1, -1):
+            layer = self._layers[position]
             if self._shared_any and self._shared[position]:
-                layer.restore_cache(cache[position])  # this use's cache, not the last use's
+                layer.restore_cache(states[position])  # this use's cache, not the last use's
             yield position, layer
 
-    def backward(self, grad_output: FloatArray) -> FloatArray:
+    def backward(self, grad_output: Any) -> Any:
         grad = grad_output
         for _, layer in self._in_reverse():
             grad = layer.backward(grad)
         return grad
 
-    def backward_parameters(self, grad_output: FloatArray) -> None:
+    def backward_parameters(self, grad_output: Any) -> None:
         grad = grad_output
         for position, layer in self._in_reverse():
             if position == 0:
@@ -110,41 +103,49 @@ class Sequential(Layer):
             else:
                 grad = layer.backward(grad)
 
-    def output_features(self, in_features: int | None) -> int | None:
-        width = in_features
-        for layer in self.layers:
-            width = layer.output_features(width)
-        return width
+    def input_arity(self) -> tuple[int, int | None]:
+        return self._layers[0].input_arity() if self._layers else (1, 1)
+
+    def output_shape(self, input_shape: ShapeSpec) -> ShapeSpec:
+        shape = input_shape
+        source = -1  # the last layer that fixed something of the shape (not an activation)
+        for index, layer in enumerate(self._layers):
+            try:
+                shape = layer.output_shape(shape)
+            except ShapeError as err:
+                where = "the inputs" if source < 0 else (
+                    f"layer {source} ({self._layers[source]!r})")
+                raise ShapeError(
+                    f"Sequential: layer {index} ({type(layer).__name__}) cannot follow "
+                    f"{where}, whose output is {describe(shape)}: {err}"
+                ) from None
+            if layer.output_shape(ANY) != ANY:
+                source = index
+        return shape
 
     def get_config(self) -> dict[str, Any]:
-        return {"layers": list(self.layers)}
+        return {"layers": list(self._layers)}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Self:
         return cls(*config["layers"])
 
     def children(self) -> list[tuple[str, Layer]]:
-        return [(str(index), layer) for index, layer in enumerate(self.layers)]
+        return [(str(index), layer) for index, layer in enumerate(self._layers)]
 
-    def summary_rows(
-        self, in_features: int | None
-    ) -> tuple[list[tuple[str, str, int]], int | None]:
-        rows: list[tuple[str, str, int]] = []
-        width = in_features
+    def summary_rows(self, input_shape: ShapeSpec) -> tuple[SummaryRows, ShapeSpec]:
+        rows: SummaryRows = []
+        shape = input_shape
         for name, layer in self.children():
-            layer_rows, width = layer.summary_rows(width)
-            if len(layer_rows) == 1:
-                rows.append((f"{name}: {layer_rows[0][0]}", *layer_rows[0][1:]))
-            else:  # a nested container: indent its rows under its own name
-                rows.append((f"{name}: {type(layer).__name__}", "", 0))
-                rows.extend((f"  {row[0]}", row[1], row[2]) for row in layer_rows)
-        return rows, width
+            layer_rows, shape = layer.summary_rows(shape)
+            rows.extend(nest(name, layer, layer_rows))
+        return rows, shape
 
     def __len__(self) -> int:
-        return len(self.layers)
+        return len(self._layers)
 
     def __iter__(self) -> Iterator[Layer]:
-        return iter(self.layers)
+        return iter(self._layers)
 
     @overload
     def __getitem__(self, index: int) -> Layer: ...
@@ -154,5 +155,5 @@ class Sequential(Layer):
 
     def __getitem__(self, index: int | slice) -> Layer | Sequential:
         if isinstance(index, slice):
-            return Sequential(*self.layers[index])
-        return self.layers[index]
+            return Sequential(*self._layers[index])
+        return self._layers[index]

@@ -250,7 +250,7 @@ def _resolver(
 
 
 def _own_layout(model: Layer) -> KeyMap:
-    return {name: Target(name, parameter, False) for name, parameter in model.named_parameters()}
+    return {name: Target(name, tensor, False) for name, tensor in model.named_tensors()}
 
 
 def _torch_layout(model: Layer) -> KeyMap:

@@ -271,7 +271,7 @@ class _Walk:
         _refuse_shared(leaves)
         for name, layer in leaves:
             where = f"[{name}] {type(layer).__name__}"
-            outputs = layer.forward(self.current)
+            outputs = layer(self.current)
             out, weight, formula, shapes = self._forward_step(layer, outputs, len(trail))
             self.record("forward", where, out, formula, shapes, outputs)
             trail.append((where, layer, self.symbol, out, weight))

@@ -6,11 +6,11 @@ activations are spread, how many sigmoid or tanh units are saturated, how many
 ReLUs are dead, how large the gradients are, and how large each update is
 compared with the weights it changes. ``inspector.plot()`` draws it all.
 
-It reads what the layers already keep: an activation layer caches its output
-for backward (``sigmoid'(z) = a (1 - a)`` needs only ``a``), so the statistics
-cost no extra forward pass, and a model trained without the inspector runs
-exactly as fast as before: ``fit`` calls batch hooks only for callbacks that
-define them.
+It sees each activation's outputs through a forward hook
+(``Layer.register_forward_hook``), added when training begins and removed when
+it ends, so the statistics cost no extra forward pass, and a model trained
+without the inspector runs exactly as fast as before: ``fit`` calls batch
+hooks only for callbacks that define them.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from minitorchless._checks import positive_float, positive_int
 from minitorchless._types import FloatArray
 from minitorchless.layers.activations import Activation, ReLU, Sigmoid, Tanh
-from minitorchless.layers.base import Layer
+from minitorchless.layers.base import HookHandle, Layer
 from minitorchless.parameter import Parameter
 from minitorchless.train.callbacks import Callback, Logs
 from minitorchless.train.history import append_row
@@ -201,6 +201,8 @@ class Inspector(Callback):
         self.epochs: list[int] = []
         self.labels: dict[str, str] = {}
         self._watched: list[_Watched] = []
+        self._latest: dict[int, FloatArray] = {}  # id(layer) -> its latest outputs
+        self._hooks: list[HookHandle] = []
         self._parameters: list[tuple[str, Parameter]] = []
         self._before: list[NDArray[Any]] = []
         self._sums: dict[str, float] = {}
@@ -212,9 +214,21 @@ class Inspector(Callback):
         self.layer_stats, self.epochs = self.state.history.layer_stats, []
         self._watched = list(_activation_layers(self.model))
         self.labels = {watched.name: type(watched.layer).__name__ for watched in self._watched}
+        self._latest = {}
+        # each activation hands its outputs over as it computes them: no second forward
+        self._hooks = [watched.layer.register_forward_hook(self._keep)
+                       for watched in self._watched]
         self._parameters = list(self.model.named_parameters())
         # buffers allocated once; each measured step copies into them
         self._before = [parameter.value.copy() for _, parameter in self._parameters]
+
+    def _keep(self, layer: Layer, inputs: Any, outputs: Any) -> None:
+        self._latest[id(layer)] = outputs
+
+    def on_train_end(self, logs: Logs) -> None:
+        for handle in self._hooks:
+            handle.remove()
+        self._hooks, self._latest = [], {}
 
     def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
         self._sums, self._counts = {}, {}
@@ -237,14 +251,14 @@ class Inspector(Callback):
 
     # ------------------------------------------------------------ statistics
     def measure(self) -> dict[str, float]:
-        """The statistics of the latest batch, from the caches and gradients as they are now.
+        """The statistics of the latest batch: its activations and the gradients as they are now.
 
         ``fit`` calls this after each measured step. Update ratios compare the
         parameters with their copy from ``on_batch_begin``.
         """
         stats: dict[str, float] = {}
         for watched in self._watched:
-            outputs = watched.layer._cache
+            outputs = self._latest.get(id(watched.layer))
             if not isinstance(outputs, np.ndarray) or outputs.size == 0:
                 continue  # the layer did not run on this batch
             prefix = watched.name
