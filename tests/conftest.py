@@ -78,10 +78,10 @@ def pytest_terminal_summary(
     skipped = terminalreporter.stats.get("skipped", [])
     count = sum(_skipped_for_missing_torch(report) for report in skipped)
     if count:
-        tests = "test was" if count == 1 else "tests were"
+        tests, them = ("test was", "it") if count == 1 else ("tests were", "them")
         terminalreporter.write_line(
             f"{count} PyTorch-oracle {tests} skipped because {TORCH_MISSING}; "
-            f"run them with: pip install {TORCH_PIN} && python -m pytest"
+            f"run {them} with: pip install {TORCH_PIN} && python -m pytest"
         )
 
 
