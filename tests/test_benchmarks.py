@@ -139,6 +139,7 @@ def test_alternate_rotates_and_records_every_round() -> None:
     assert timings.ratio("a", "a") == 1.0
 
 
+@pytest.mark.slow
 def test_quick_run_of_the_workloads_renders() -> None:
     """A smoke run, as CI's ``python -m benchmarks --quick`` does (minus memory's subprocesses).
 

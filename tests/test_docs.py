@@ -156,6 +156,7 @@ def test_relative_links_and_images_resolve(page: Path) -> None:
     assert not broken, f"{page.relative_to(ROOT)} links to missing files: {broken}"
 
 
+@pytest.mark.slow
 def test_figure_script_draws_every_committed_figure(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     pytest.importorskip("sklearn")
@@ -178,6 +179,7 @@ def test_figure_script_draws_every_committed_figure(tmp_path: Path) -> None:
 
 
 # -------------------------------------------------------------- the site
+@pytest.mark.slow
 def test_site_builds_strictly(tmp_path: Path) -> None:
     """``mkdocs build --strict``: every page, link, nav entry and docstring resolves."""
     for module in ("mkdocs", "material", "mkdocstrings_handlers.python"):

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 # Seven tests: five oracle tests (the fixture, a parametrized pair, a fixture that
 # asks for torch, a direct marked call) and two that are not (one skipped for
 # another reason, one plain), so only the oracle skips may be counted.
@@ -85,6 +87,7 @@ def test_without_torch_the_run_ends_with_the_count_and_the_command(tmp_path: Pat
     assert sum(REPORT in line for line in lines) == 1
 
 
+@pytest.mark.slow
 def test_with_torch_nothing_is_added(torch: ModuleType, tmp_path: Path) -> None:
     lines = _run_specimen(tmp_path)
     assert "6 passed, 1 skipped" in lines[-1]
