@@ -96,9 +96,8 @@ def test_w2_hand_written_epoch_is_the_same_math() -> None:
     assert loss == pytest.approx(hand_loss, rel=1e-4)
 
 
+@pytest.mark.usefixtures("torch")  # an oracle test: skipped without torch, required in CI
 def test_torch_contenders_are_the_same_math() -> None:
-    if not torch_loops.available():
-        pytest.skip("torch is not installed")
     X, Y, _ = data.iris()
     weights = data.mlp_weights(w1_classic.SIZES, bias=False, dtype=np.float64, init="normal")
     model = _classic_model(weights)
@@ -140,6 +139,7 @@ def test_alternate_rotates_and_records_every_round() -> None:
     assert timings.ratio("a", "a") == 1.0
 
 
+@pytest.mark.slow
 def test_quick_run_of_the_workloads_renders() -> None:
     """A smoke run, as CI's ``python -m benchmarks --quick`` does (minus memory's subprocesses).
 

@@ -156,12 +156,17 @@ def test_relative_links_and_images_resolve(page: Path) -> None:
     assert not broken, f"{page.relative_to(ROOT)} links to missing files: {broken}"
 
 
+@pytest.mark.slow
 def test_figure_script_draws_every_committed_figure(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     pytest.importorskip("sklearn")
+    # the script's own folder heads sys.path, not ROOT: point it at this checkout's package
+    # rather than whichever one is installed
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     result = subprocess.run(
         [sys.executable, str(ROOT / "docs" / "make_figures.py"), "--out", str(tmp_path)],
         capture_output=True, text=True, cwd=ROOT, timeout=600, check=False,
+        env={**os.environ, "PYTHONPATH": path},
     )
     assert result.returncode == 0, result.stderr
     drawn = {path.name for path in tmp_path.glob("*.png")}
@@ -174,6 +179,7 @@ def test_figure_script_draws_every_committed_figure(tmp_path: Path) -> None:
 
 
 # -------------------------------------------------------------- the site
+@pytest.mark.slow
 def test_site_builds_strictly(tmp_path: Path) -> None:
     """``mkdocs build --strict``: every page, link, nav entry and docstring resolves."""
     for module in ("mkdocs", "material", "mkdocstrings_handlers.python"):

@@ -46,6 +46,7 @@ def test_digits_reaches_96_percent_with_its_real_settings(
     assert plot.read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_digits_other_seeds_also_reach_the_target(capsys: pytest.CaptureFixture[str]) -> None:
     digits = load_example("digits")
     for seed in (1, 2):

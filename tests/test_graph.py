@@ -85,6 +85,7 @@ def dags(draw: st.DrawFn) -> tuple[mtl.Graph, Any]:
     return graph, batches if len(batches) > 1 else batches[0]
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(dags())
 def test_random_dags_pass_the_layer_contract(case: tuple[mtl.Graph, Any]) -> None:
@@ -544,6 +545,7 @@ def test_two_branch_network_matches_torch(torch: ModuleType, rng: np.random.Gene
 # ------------------------------------------------------------------ examples
 
 
+@pytest.mark.slow
 def test_residual_example_trains_where_the_plain_network_does_not(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

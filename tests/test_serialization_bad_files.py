@@ -280,6 +280,7 @@ JSON_VALUES = st.recursive(
 )
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_arbitrary_config_values_raise_only_documented_errors(

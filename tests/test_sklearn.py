@@ -63,6 +63,7 @@ def test_scikit_learn_checks(estimator: Any, check: Any) -> None:
     check(estimator)
 
 
+@pytest.mark.slow
 def test_array_api_check_with_the_array_api_enabled() -> None:
     # scikit-learn skips this check unless SCIPY_ARRAY_API is set before it is
     # imported, so it runs in a fresh interpreter
@@ -191,6 +192,7 @@ def test_missing_scikit_learn_names_the_extra(monkeypatch: pytest.MonkeyPatch) -
         importlib.import_module("minitorchless.interop.sklearn")
 
 
+@pytest.mark.slow
 def test_the_pipeline_example(capsys: pytest.CaptureFixture[str]) -> None:
     example = load_example("sklearn_pipeline")
     result = example.main(["--seed", "0"])
