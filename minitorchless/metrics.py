@@ -94,9 +94,9 @@ def to_labels(owner: str, array: ArrayLike, *, what: str = "predictions") -> Int
     return labels
 
 
-def _aligned_labels(owner: str, predictions: ArrayLike, targets: ArrayLike) -> tuple[
-    IntArray, IntArray
-]:
+def _aligned_labels(
+    owner: str, predictions: ArrayLike, targets: ArrayLike
+) -> tuple[IntArray, IntArray]:
     predicted = to_labels(owner, predictions, what="predictions")
     actual = to_labels(owner, targets, what="targets")
     if predicted.shape != actual.shape:
@@ -123,9 +123,7 @@ def accuracy(predictions: ArrayLike, targets: ArrayLike) -> float:
     return float(np.count_nonzero(predicted == actual)) / predicted.size
 
 
-def binary_accuracy(
-    predictions: ArrayLike, targets: ArrayLike, *, threshold: float = 0.5
-) -> float:
+def binary_accuracy(predictions: ArrayLike, targets: ArrayLike, *, threshold: float = 0.5) -> float:
     """The fraction of yes/no outputs on the right side of ``threshold``.
 
     Every element counts, so it also measures multi-label outputs (one column

@@ -143,8 +143,11 @@ def test_get_by_name_and_callable() -> None:
 
 
 def test_unknown_metric_name_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown metric 'acuracy'; known metrics are "
-                                         r"\['accuracy', 'binary_accuracy', 'mae', 'mse'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown metric 'acuracy'; known metrics are "
+        r"\['accuracy', 'binary_accuracy', 'mae', 'mse'\]",
+    ):
         metrics.get("acuracy")
     with pytest.raises(TypeError, match="metric name or a callable"):
         metrics.get(3)  # type: ignore[arg-type]
