@@ -40,9 +40,11 @@ from minitorchless.losses import (
     BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
+    HuberLoss,
     L1Loss,
     Loss,
     MSELoss,
+    SmoothL1Loss,
 )
 from minitorchless.onnx_export import export_onnx
 from minitorchless.optim import (
@@ -80,6 +82,7 @@ __all__ = [
     "ExponentialLR",
     "Graph",
     "History",
+    "HuberLoss",
     "Identity",
     "Inspector",
     "KeyMismatchError",
@@ -102,6 +105,7 @@ __all__ = [
     "ShapeError",
     "ShapeMismatchError",
     "Sigmoid",
+    "SmoothL1Loss",
     "Softmax",
     "StateDictError",
     "StepLR",

@@ -50,8 +50,7 @@ def non_empty(owner: str, array: FloatArray, *, what: str = "predictions") -> Fl
     """Return ``array`` if it holds at least one element, else raise a ``ShapeError``."""
     if array.size == 0:
         raise ShapeError(
-            f"{owner}: received empty {what} of shape {array.shape}; "
-            f"at least one element is needed"
+            f"{owner}: received empty {what} of shape {array.shape}; at least one element is needed"
         )
     return array
 
@@ -171,9 +170,7 @@ def open_fraction(owner: str, name: str, value: Any) -> float:
         raise TypeError(f"{owner}: {name} must be a number in (0, 1), received {value!r}")
     number = float(value)
     if not 0 < number < 1:  # also refuses NaN, for which every comparison is False
-        raise ValueError(
-            f"{owner}: {name} must be strictly between 0 and 1, received {value!r}"
-        )
+        raise ValueError(f"{owner}: {name} must be strictly between 0 and 1, received {value!r}")
     return number
 
 
@@ -216,3 +213,17 @@ def check_finite(owner: str, name: str, array: NDArray[Any]) -> None:
         f"{owner}: {name} contains {int(bad.sum())} non-finite value(s) (NaN or inf), "
         f"the first at index {tuple(int(i) for i in first)}; clean or impute the data first"
     )
+
+
+def check_weights(owner: str, name: str, weights: NDArray[Any], *, entry: str = "at index") -> None:
+    """Raise ``ValueError`` unless every weight of a 1-D array is finite and >= 0.
+
+    The message names the first negative weight and where it is: ``entry``
+    reads "at index" for sample weights, "for class" for class weights.
+    """
+    check_finite(owner, name, weights)
+    if weights.min() < 0:
+        index = int(np.argmin(weights))
+        raise ValueError(
+            f"{owner}: {name} must be >= 0, received {weights[index].item()!r} {entry} {index}"
+        )
