@@ -29,10 +29,10 @@ loss is
     L = sum_i s_i * l_i / D
 
 with exactly the ``D`` of the unweighted loss, so all-ones weights give the
-unweighted loss, a weight of 2 counts a sample twice, and a weight of 0 drops
-it. The weights are *not* renormalised by their sum: this is Keras's
-``sample_weight`` with its default reduction, and what ``fit`` builds on for
-``class_weight``.
+unweighted loss (bit for bit, gradient included), a weight of 2 counts a
+sample twice, and a weight of 0 drops it. The weights are *not* renormalised
+by their sum: this is Keras's ``sample_weight`` with its default reduction,
+and what ``fit`` builds on for ``class_weight``.
 """
 
 from __future__ import annotations
@@ -150,16 +150,22 @@ class Loss(ABC):
 
     # --------------------------------------------------------- reductions
     @staticmethod
+    def _by_sample(weight: FloatArray, ndim: int) -> FloatArray:
+        """The sample weights shaped to broadcast over each sample's trailing axes."""
+        return weight.reshape(-1, *(1,) * (ndim - 1))
+
+    @staticmethod
     def _total(per_element: FloatArray, weight: FloatArray | None) -> float:
         """The sum of the element losses, each sample's scaled by its weight.
 
-        With weights, ``l_i`` sums sample ``i``'s elements (all axes but the
-        first) and the total is ``sum_i s_i l_i``.
+        ``sum_i s_i l_i``, with ``l_i`` the sum of sample ``i``'s elements, is
+        taken as one sum of every element times its sample's weight: weights of
+        1 then give the unweighted sum bit for bit. ``per_element`` is scaled
+        in place.
         """
-        if weight is None:
-            return float(per_element.sum())
-        per_sample = per_element.reshape(len(weight), -1).sum(axis=1)
-        return float(np.dot(weight, per_sample))
+        if weight is not None:
+            per_element *= Loss._by_sample(weight, per_element.ndim)
+        return float(per_element.sum())
 
     def _reduce(self, total: float, denominator: float) -> float:
         """Turn a sum of terms into this loss's reduction: ``total / D`` for "mean"."""
@@ -190,9 +196,8 @@ class Loss(ABC):
         ``backward`` must find intact).
         """
         factor: Any = grad.dtype.type(times * self._scale(denominator))  # of the model's dtype
-        if weight is not None:
-            # one factor per sample, broadcast over the sample's trailing axes
-            factor = (weight * factor).reshape(-1, *(1,) * (grad.ndim - 1))
+        if weight is not None:  # one factor per sample, broadcast over its trailing axes
+            factor = self._by_sample(weight * factor, grad.ndim)
         if not in_place:
             scaled: FloatArray = grad * factor
             return scaled

@@ -175,13 +175,18 @@ class CrossEntropyLoss(Loss):
     def _row_factors(
         self, losses: FloatArray, sample: FloatArray | None, denominator: float
     ) -> tuple[float, Rows]:
-        """The sample-weighted sum of the row losses, and ``g``: each row's gradient factor."""
+        """The sample-weighted sum of the row losses, and ``g``: each row's gradient factor.
+
+        ``losses`` is scaled in place; as one sum of the scaled rows, weights
+        of 1 give the unweighted loss bit for bit.
+        """
         factor = losses.dtype.type(self._scale(denominator))
         if sample is None:
             return float(losses.sum()), factor
         # every position of sample i weighs s_i
         row_weight = np.repeat(sample, len(losses) // len(sample))
-        return float(np.dot(row_weight, losses)), row_weight * factor
+        losses *= row_weight
+        return float(losses.sum()), row_weight * factor
 
     # ------------------------------------------------------------ inputs
     def _logits(self, predictions: ArrayLike) -> FloatArray:

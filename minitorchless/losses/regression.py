@@ -63,9 +63,10 @@ class MSELoss(_DifferenceLoss):
     """
 
     def _sum(self, diff: FloatArray, weight: FloatArray | None) -> float:
-        if weight is not None:
-            return self._total(diff * diff, weight)
         flat = diff.reshape(-1)
+        if weight is not None:  # sum_i s_i sum_j d_ij^2: weights of 1 give exactly flat . flat
+            weighted = (diff * self._by_sample(weight, diff.ndim)).reshape(-1)
+            return float(np.dot(flat, weighted))
         return float(np.dot(flat, flat))  # sum of squares as one BLAS call
 
     def _slope(self, diff: FloatArray) -> tuple[FloatArray, float]:
