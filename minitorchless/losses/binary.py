@@ -25,6 +25,8 @@ class BCELoss(Loss):
     -100, so a confident wrong answer costs 100 rather than infinity, and the
     gradient ``(p - y) / (p (1 - p))`` has its denominator clamped at 1e-12.
     Prefer ``BCEWithLogitsLoss`` on the logits: it is stabler.
+    With ``sample_weight``, sample ``i``'s element losses count ``s_i`` times and N
+    stays the number of elements (see ``minitorchless.losses.base``).
 
     Shape:
         predictions and targets: any shape, the same for both.
@@ -74,6 +76,8 @@ class BCEWithLogitsLoss(Loss):
     ``L = mean(-y log(sigmoid(x)) - (1 - y) log(1 - sigmoid(x)))``, computed in
     the stable form ``max(x, 0) - x y + log(1 + exp(-|x|))``, whose exponent is
     never positive: finite for any finite logit. ``dL/dx = (sigmoid(x) - y) / N``.
+    With ``sample_weight``, sample ``i``'s element losses count ``s_i`` times and N
+    stays the number of elements (see ``minitorchless.losses.base``).
 
     Shape:
         predictions (logits) and targets: any shape, the same for both.

@@ -78,6 +78,8 @@ class L1Loss(_DifferenceLoss):
 
     ``L = mean(|y_hat - y|)``, so ``dL/dy_hat = sign(y_hat - y) / N``, taken as 0
     where the prediction equals the target (as PyTorch does).
+    With ``sample_weight``, sample ``i``'s element losses count ``s_i`` times and N
+    stays the number of elements (see ``minitorchless.losses.base``).
 
     Shape:
         predictions and targets: any shape, the same for both.
@@ -115,6 +117,8 @@ class HuberLoss(_DifferenceLoss):
     elements as ``torch.nn.HuberLoss`` does. The gradient is the difference
     clipped to ``[-delta, delta]``, over N: large errors pull with a bounded
     force, so outliers weigh less than under ``MSELoss``.
+    With ``sample_weight``, sample ``i``'s element losses count ``s_i`` times and N
+    stays the number of elements (see ``minitorchless.losses.base``).
 
     Args:
         reduction: ``"mean"`` (over all elements) or ``"sum"``.
@@ -150,6 +154,8 @@ class SmoothL1Loss(_DifferenceLoss):
     ``torch.nn.SmoothL1Loss`` does. Its slope is ``d / beta`` inside and +-1
     outside, so large errors get the gradient of ``L1Loss``, whatever
     ``beta``; ``beta = 0`` is ``L1Loss`` itself.
+    With ``sample_weight``, sample ``i``'s element losses count ``s_i`` times and N
+    stays the number of elements (see ``minitorchless.losses.base``).
 
     Args:
         reduction: ``"mean"`` (over all elements) or ``"sum"``.
