@@ -38,9 +38,11 @@ from minitorchless.losses import (
     BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
+    HuberLoss,
     L1Loss,
     Loss,
     MSELoss,
+    SmoothL1Loss,
 )
 from minitorchless.optim import (
     SGD,
@@ -77,6 +79,7 @@ __all__ = [
     "ExponentialLR",
     "Graph",
     "History",
+    "HuberLoss",
     "Identity",
     "Inspector",
     "KeyMismatchError",
@@ -99,6 +102,7 @@ __all__ = [
     "ShapeError",
     "ShapeMismatchError",
     "Sigmoid",
+    "SmoothL1Loss",
     "Softmax",
     "StateDictError",
     "StepLR",

@@ -21,14 +21,17 @@ def as_float_array(owner: object, array: Any, *, what: str = "inputs") -> FloatA
     """Return ``array`` as a floating ndarray, or raise a ``TypeError`` naming ``owner``.
 
     Floating arrays pass through untouched (no copy). Integer and boolean arrays
-    become float64. Object, string and other arrays are refused.
+    become float64. Object, string and other arrays are refused. ``owner`` is a
+    name (a string, shown as it is) or an object (shown by its repr).
     """
+    if not isinstance(owner, str):
+        owner = repr(owner)
     if not isinstance(array, np.ndarray):
         try:
             array = np.asarray(array)
         except (TypeError, ValueError) as err:  # ragged nested lists, for one
             raise TypeError(
-                f"{owner!r}: {what} must be a numeric array; could not convert "
+                f"{owner}: {what} must be a numeric array; could not convert "
                 f"{type(array).__name__}: {err}"
             ) from None
     kind = array.dtype.kind
@@ -37,9 +40,43 @@ def as_float_array(owner: object, array: Any, *, what: str = "inputs") -> FloatA
     if kind in "biu":
         return cast(FloatArray, array.astype(np.float64))
     raise TypeError(
-        f"{owner!r}: {what} must be a numeric array, received dtype {array.dtype} "
+        f"{owner}: {what} must be a numeric array, received dtype {array.dtype} "
         f"(shape {array.shape})"
     )
+
+
+def non_empty(owner: str, array: FloatArray, *, what: str = "predictions") -> FloatArray:
+    """Return ``array`` if it holds at least one element, else raise a ``ShapeError``."""
+    if array.size == 0:
+        raise ShapeError(
+            f"{owner}: received empty {what} of shape {array.shape}; at least one element is needed"
+        )
+    return array
+
+
+def same_shape(owner: str, predictions: Any, targets: Any) -> tuple[FloatArray, FloatArray]:
+    """Return ``predictions`` and ``targets`` as floating arrays of one, non-empty shape.
+
+    Shared by the metrics and the losses, whose errors name ``owner``. Shapes
+    must match exactly: broadcasting is refused because ``(n,)`` against
+    ``(n, 1)`` would silently compare every prediction with every target.
+    Dtypes are left as they are (see ``as_float_array``).
+
+    Raises:
+        TypeError: an array is not numeric.
+        ShapeError: the shapes differ, or there is no element at all.
+    """
+    predictions = as_float_array(owner, predictions, what="predictions")
+    targets = as_float_array(owner, targets, what="targets")
+    if predictions.shape != targets.shape:
+        hint = ""
+        if predictions.shape == (*targets.shape, 1) or targets.shape == (*predictions.shape, 1):
+            hint = " (only a trailing axis of length 1 differs: targets.reshape(predictions.shape))"
+        raise ShapeError(
+            f"{owner}: predictions and targets must have the same shape, received "
+            f"predictions {predictions.shape} and targets {targets.shape}{hint}"
+        )
+    return non_empty(owner, predictions, what="predictions and targets"), targets
 
 
 def as_features(owner: object, array: Any, features: int, dtype: DTypeLike) -> FloatArray:
@@ -116,15 +153,23 @@ def non_negative_int(owner: str, name: str, value: Any) -> int:
     return int(value)
 
 
+def unit_interval(owner: str, name: str, value: Any) -> float:
+    """Return ``value`` as a float if it lies in [0, 1], ends included, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a number in [0, 1], received {value!r}")
+    number = float(value)
+    if not 0 <= number <= 1:  # also refuses NaN, for which every comparison is False
+        raise ValueError(f"{owner}: {name} must be in [0, 1], received {value!r}")
+    return number
+
+
 def open_fraction(owner: str, name: str, value: Any) -> float:
     """Return ``value`` as a float if it lies strictly between 0 and 1, else raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {name} must be a number in (0, 1), received {value!r}")
     number = float(value)
     if not 0 < number < 1:  # also refuses NaN, for which every comparison is False
-        raise ValueError(
-            f"{owner}: {name} must be strictly between 0 and 1, received {value!r}"
-        )
+        raise ValueError(f"{owner}: {name} must be strictly between 0 and 1, received {value!r}")
     return number
 
 
@@ -167,3 +212,17 @@ def check_finite(owner: str, name: str, array: NDArray[Any]) -> None:
         f"{owner}: {name} contains {int(bad.sum())} non-finite value(s) (NaN or inf), "
         f"the first at index {tuple(int(i) for i in first)}; clean or impute the data first"
     )
+
+
+def check_weights(owner: str, name: str, weights: NDArray[Any], *, entry: str = "at index") -> None:
+    """Raise ``ValueError`` unless every weight of a 1-D array is finite and >= 0.
+
+    The message names the first negative weight and where it is: ``entry``
+    reads "at index" for sample weights, "for class" for class weights.
+    """
+    check_finite(owner, name, weights)
+    if weights.min() < 0:
+        index = int(np.argmin(weights))
+        raise ValueError(
+            f"{owner}: {name} must be >= 0, received {weights[index].item()!r} {entry} {index}"
+        )

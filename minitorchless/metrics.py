@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from minitorchless._checks import same_shape
 from minitorchless.errors import ShapeError
 
 __all__ = [
@@ -93,9 +94,9 @@ def to_labels(owner: str, array: ArrayLike, *, what: str = "predictions") -> Int
     return labels
 
 
-def _aligned_labels(owner: str, predictions: ArrayLike, targets: ArrayLike) -> tuple[
-    IntArray, IntArray
-]:
+def _aligned_labels(
+    owner: str, predictions: ArrayLike, targets: ArrayLike
+) -> tuple[IntArray, IntArray]:
     predicted = to_labels(owner, predictions, what="predictions")
     actual = to_labels(owner, targets, what="targets")
     if predicted.shape != actual.shape:
@@ -122,9 +123,7 @@ def accuracy(predictions: ArrayLike, targets: ArrayLike) -> float:
     return float(np.count_nonzero(predicted == actual)) / predicted.size
 
 
-def binary_accuracy(
-    predictions: ArrayLike, targets: ArrayLike, *, threshold: float = 0.5
-) -> float:
+def binary_accuracy(predictions: ArrayLike, targets: ArrayLike, *, threshold: float = 0.5) -> float:
     """The fraction of yes/no outputs on the right side of ``threshold``.
 
     Every element counts, so it also measures multi-label outputs (one column
@@ -143,7 +142,7 @@ def binary_accuracy(
         def logit_accuracy(predictions, targets):
             return binary_accuracy(predictions, targets, threshold=0.0)
     """
-    predictions, targets = _same_shape("binary_accuracy", predictions, targets)
+    predictions, targets = same_shape("binary_accuracy", predictions, targets)
     return float(np.count_nonzero((predictions > threshold) == (targets > 0.5))) / predictions.size
 
 
@@ -186,25 +185,8 @@ def confusion_matrix(
     return counts.reshape(num_classes, num_classes)
 
 
-def _same_shape(
-    owner: str, predictions: ArrayLike, targets: ArrayLike
-) -> tuple[NDArray[Any], NDArray[Any]]:
-    """Both arrays, checked to have one shape and at least one element."""
-    predictions = np.asarray(predictions)
-    targets = np.asarray(targets)
-    if predictions.shape != targets.shape:
-        # refuse rather than broadcast: (n,) against (n, 1) would silently give an (n, n) error
-        raise ShapeError(
-            f"{owner}: predictions and targets must have the same shape, received "
-            f"predictions {predictions.shape} and targets {targets.shape}"
-        )
-    if predictions.size == 0:
-        raise ValueError(f"{owner}: received empty predictions and targets")
-    return predictions, targets
-
-
 def _difference(owner: str, predictions: ArrayLike, targets: ArrayLike) -> NDArray[Any]:
-    predictions, targets = _same_shape(owner, predictions, targets)
+    predictions, targets = same_shape(owner, predictions, targets)
     return np.asarray(predictions - targets, dtype=np.result_type(predictions, np.float32))
 
 

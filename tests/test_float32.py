@@ -28,14 +28,15 @@ OPTIMIZERS: dict[str, Callable[[list[mtl.Parameter]], mtl.Optimizer]] = {
     "SGD": lambda p: mtl.SGD(p, lr=0.01),
     "SGD(momentum)": lambda p: mtl.SGD(p, lr=0.01, momentum=0.9),
     "SGD(nesterov, weight_decay)": lambda p: mtl.SGD(
-        p, lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-2),
+        p, lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-2
+    ),
     "Adam": lambda p: mtl.Adam(p, lr=1e-3),
-    "Adam(amsgrad, weight_decay)": lambda p: mtl.Adam(
-        p, lr=1e-3, amsgrad=True, weight_decay=1e-2),
+    "Adam(amsgrad, weight_decay)": lambda p: mtl.Adam(p, lr=1e-3, amsgrad=True, weight_decay=1e-2),
     "AdamW": lambda p: mtl.AdamW(p, lr=1e-3),
     "RMSprop": lambda p: mtl.RMSprop(p, lr=1e-3),
     "RMSprop(centered, momentum, weight_decay)": lambda p: mtl.RMSprop(
-        p, lr=1e-3, centered=True, momentum=0.9, weight_decay=1e-2),
+        p, lr=1e-3, centered=True, momentum=0.9, weight_decay=1e-2
+    ),
 }
 
 
@@ -62,8 +63,24 @@ LOSSES: dict[str, tuple[Callable[[], mtl.Loss], str, Callable[[Any], Any] | None
     "L1Loss": (mtl.L1Loss, "values", None),
     "BCELoss": (mtl.BCELoss, "binary", _probabilities),
     "BCEWithLogitsLoss": (mtl.BCEWithLogitsLoss, "binary", None),
+    "HuberLoss": (lambda: mtl.HuberLoss(delta=0.5), "values", None),
+    "SmoothL1Loss": (mtl.SmoothL1Loss, "values", None),
+    "SmoothL1Loss(beta=0)": (lambda: mtl.SmoothL1Loss(beta=0.0), "values", None),
     "CrossEntropyLoss(labels)": (mtl.CrossEntropyLoss, "labels", None),
     "CrossEntropyLoss(one-hot)": (mtl.CrossEntropyLoss, "one-hot", None),
+    # class weights keep the dtype they are given: a float32 model gives float32 ones
+    "CrossEntropyLoss(weight, ignore_index, label_smoothing)": (
+        lambda: mtl.CrossEntropyLoss(
+            np.array([1.0, 2.0, 0.5], dtype=np.float32), ignore_index=1, label_smoothing=0.1
+        ),
+        "labels",
+        None,
+    ),
+    "CrossEntropyLoss(smoothed one-hot)": (
+        lambda: mtl.CrossEntropyLoss(label_smoothing=0.2),
+        "one-hot",
+        None,
+    ),
 }
 
 
@@ -110,8 +127,13 @@ def _ones_like(outputs: Any) -> Any:
 
 def test_the_tables_cover_every_exported_loss_and_optimizer() -> None:
     def concrete(base: type) -> set[type]:
-        return {obj for obj in vars(mtl).values() if isinstance(obj, type)
-                and issubclass(obj, base) and not getattr(obj, "__abstractmethods__", None)}
+        return {
+            obj
+            for obj in vars(mtl).values()
+            if isinstance(obj, type)
+            and issubclass(obj, base)
+            and not getattr(obj, "__abstractmethods__", None)
+        }
 
     losses = {type(factory()) for factory, _, _ in LOSSES.values()}
     weights = [mtl.Parameter(np.zeros(1))]
@@ -167,11 +189,15 @@ def test_a_whole_training_step_stays_float32(loss_name: str, optimizer_name: str
     """A model of every activation, fed float64 data: the first Dense casts it once."""
     rng = np.random.default_rng(0)
     model = mtl.Sequential(
-        mtl.Dense(5, 8, bias=True, rng=rng, dtype=np.float32), mtl.ReLU(),
+        mtl.Dense(5, 8, bias=True, rng=rng, dtype=np.float32),
+        mtl.ReLU(),
         mtl.Dropout(0.2, rng=rng),
-        mtl.Dense(8, 8, rng=rng, dtype=np.float32), mtl.Tanh(),
-        mtl.Dense(8, 8, bias=True, rng=rng, dtype=np.float32), mtl.LeakyReLU(0.1),
-        mtl.Dense(8, 8, rng=rng, dtype=np.float32), mtl.Identity(),
+        mtl.Dense(8, 8, rng=rng, dtype=np.float32),
+        mtl.Tanh(),
+        mtl.Dense(8, 8, bias=True, rng=rng, dtype=np.float32),
+        mtl.LeakyReLU(0.1),
+        mtl.Dense(8, 8, rng=rng, dtype=np.float32),
+        mtl.Identity(),
         mtl.Dense(8, 3, rng=rng, dtype=np.float32),
     )
     factory, kind, transform = LOSSES[loss_name]
@@ -190,8 +216,9 @@ def test_a_whole_training_step_stays_float32(loss_name: str, optimizer_name: str
         optimizer.step()
     assert_float32(model=model, loss_fn=loss_fn, optimizer=optimizer, predictions=predictions)
 
-    mtl.fit(model, X, y, loss=loss_fn, optimizer=optimizer, epochs=2, batch_size=8,
-            verbose=0, rng=rng)
+    mtl.fit(
+        model, X, y, loss=loss_fn, optimizer=optimizer, epochs=2, batch_size=8, verbose=0, rng=rng
+    )
     assert_float32(model=model, loss_fn=loss_fn, optimizer=optimizer)
 
 

@@ -123,6 +123,16 @@ def test_regression_metrics_refuse_broadcasting_shapes() -> None:
         metrics.mae(np.zeros(3), np.zeros(4))
 
 
+def test_regression_metrics_refuse_empty_and_non_numeric_arrays_by_name() -> None:
+    # the shape check the losses use too: the message names the metric, unquoted
+    with pytest.raises(ShapeError, match=r"^mse: received empty predictions and targets"):
+        metrics.mse(np.zeros((0, 2)), np.zeros((0, 2)))
+    with pytest.raises(TypeError, match=r"^mae: targets must be a numeric array"):
+        metrics.mae(np.zeros(2), np.array(["a", "b"]))
+    with pytest.raises(ShapeError, match=r"binary_accuracy: .*\(3, 1\).*\(3,\).*reshape"):
+        metrics.binary_accuracy(np.zeros((3, 1)), np.zeros(3))
+
+
 def test_get_by_name_and_callable() -> None:
     assert metrics.get("accuracy") == ("accuracy", metrics.accuracy)
 
@@ -133,8 +143,11 @@ def test_get_by_name_and_callable() -> None:
 
 
 def test_unknown_metric_name_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown metric 'acuracy'; known metrics are "
-                                         r"\['accuracy', 'binary_accuracy', 'mae', 'mse'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown metric 'acuracy'; known metrics are "
+        r"\['accuracy', 'binary_accuracy', 'mae', 'mse'\]",
+    ):
         metrics.get("acuracy")
     with pytest.raises(TypeError, match="metric name or a callable"):
         metrics.get(3)  # type: ignore[arg-type]
