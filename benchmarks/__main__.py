@@ -28,22 +28,40 @@ def _parse() -> argparse.Namespace:
         description="minitorchless against hand-written NumPy, PyTorch, scikit-learn "
         "and the GEMM-bound limit.",
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: small sizes, one round; asserts nothing about time")
-    parser.add_argument("--only", default=",".join(WORKLOADS),
-                        help=f"comma-separated workloads among {', '.join(WORKLOADS)}")
-    parser.add_argument("--rounds", type=int, default=None,
-                        help="recorded rounds per workload (default: per workload)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads for NumPy's BLAS and PyTorch (default: NumPy's BLAS "
-                        "count, which PyTorch then gets too; 1 with --quick)")
-    parser.add_argument("--default-malloc", action="store_true",
-                        help="leave glibc's heap trimming on (see machine.steady_malloc): "
-                        "timings then depend on the order the contenders run in")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: small sizes, one round; asserts nothing about time",
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated workloads among {', '.join(WORKLOADS)}",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="recorded rounds per workload (default: per workload)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads for NumPy's BLAS and PyTorch (default: NumPy's BLAS "
+        "count, which PyTorch then gets too; 1 with --quick)",
+    )
+    parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="leave glibc's heap trimming on (see machine.steady_malloc): "
+        "timings then depend on the order the contenders run in",
+    )
     parser.add_argument("--markdown", type=Path, help="write the results as Markdown here")
     parser.add_argument("--json", type=Path, help="write the raw results as JSON here")
-    parser.add_argument("--plots", type=Path,
-                        help="write PNG figures into this folder (needs matplotlib)")
+    parser.add_argument(
+        "--plots", type=Path, help="write PNG figures into this folder (needs matplotlib)"
+    )
     args = parser.parse_args()
     unknown = set(args.only.split(",")) - set(WORKLOADS)
     if unknown:
@@ -89,7 +107,8 @@ def main() -> None:
         print(f"wrote {args.markdown}")
     if args.json:
         payload = {
-            "machine": description, "settings": settings,
+            "machine": description,
+            "settings": settings,
             "sections": {s.title: s.data for s in sections},
         }
         args.json.write_text(json.dumps(payload, indent=1, default=str))

@@ -74,8 +74,17 @@ def _child(name: str, samples: int, mode: str) -> dict[str, Any]:
 
 
 def _measure(name: str, samples: int, mode: str, threads: int | None) -> dict[str, Any]:
-    command = [sys.executable, "-m", "benchmarks.memory", "--child", name,
-               "--samples", str(samples), "--mode", mode]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.memory",
+        "--child",
+        name,
+        "--samples",
+        str(samples),
+        "--mode",
+        mode,
+    ]
     if threads is not None:
         command += ["--threads", str(threads)]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -93,17 +102,24 @@ def run(*, quick: bool, threads: int | None = None) -> Section:
     hand = results[HAND]
     table = Table(
         "Memory: W2's epoch, each contender in a fresh process",
-        ["contender", "process peak RSS", "vs hand-written", "training working set",
-         "vs hand-written"],
+        [
+            "contender",
+            "process peak RSS",
+            "vs hand-written",
+            "training working set",
+            "vs hand-written",
+        ],
     )
     for name, result in results.items():
-        table.rows.append([
-            name,
-            f"{result['rss_peak'] / 2**20:.0f} MiB",
-            f"{result['rss_peak'] / hand['rss_peak']:.2f}x",
-            f"{result['traced_peak'] / 2**20:.1f} MiB",
-            f"{result['traced_peak'] / hand['traced_peak']:.2f}x",
-        ])
+        table.rows.append(
+            [
+                name,
+                f"{result['rss_peak'] / 2**20:.0f} MiB",
+                f"{result['rss_peak'] / hand['rss_peak']:.2f}x",
+                f"{result['traced_peak'] / 2**20:.1f} MiB",
+                f"{result['traced_peak'] / hand['traced_peak']:.2f}x",
+            ]
+        )
     loop = results[LOOP]
     data_mib = samples * 784 * 4 / 2**20
     return Section(
@@ -114,10 +130,15 @@ def run(*, quick: bool, threads: int | None = None) -> Section:
         "(tracemalloc peak).",
         tables=[table],
         targets=[
-            Target("loop peak RSS / hand-written", loop["rss_peak"] / hand["rss_peak"],
-                   1.15, "at most"),
-            Target("loop working set / hand-written",
-                   loop["traced_peak"] / hand["traced_peak"], 1.15, "at most"),
+            Target(
+                "loop peak RSS / hand-written", loop["rss_peak"] / hand["rss_peak"], 1.15, "at most"
+            ),
+            Target(
+                "loop working set / hand-written",
+                loop["traced_peak"] / hand["traced_peak"],
+                1.15,
+                "at most",
+            ),
         ],
         data=results,
     )

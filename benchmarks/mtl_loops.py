@@ -23,7 +23,12 @@ from numpy.typing import NDArray
 import minitorchless as mtl
 
 __all__ = [
-    "Backward", "build_mlp", "explicit_epochs", "explicit_loop", "explicit_minibatch_epoch", "fit",
+    "Backward",
+    "build_mlp",
+    "explicit_epochs",
+    "explicit_loop",
+    "explicit_minibatch_epoch",
+    "fit",
 ]
 
 Array = NDArray[Any]
@@ -119,7 +124,15 @@ def fit(
     Returns the last epoch's loss.
     """
     history = mtl.fit(
-        model, X, Y, loss=loss_fn, optimizer=optimizer, epochs=epochs,
-        batch_size=batch_size, verbose=0, rng=rng, terminate_on_nan=terminate_on_nan,
+        model,
+        X,
+        Y,
+        loss=loss_fn,
+        optimizer=optimizer,
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=0,
+        rng=rng,
+        terminate_on_nan=terminate_on_nan,
     )
     return float(history.history["loss"][-1])

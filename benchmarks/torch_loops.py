@@ -37,7 +37,8 @@ def build_mlp(sizes: list[int], activation: str, weights: list[Array], *, bias: 
     import torch
 
     make: dict[str, Callable[[], Any]] = {
-        "sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU,
+        "sigmoid": torch.nn.Sigmoid,
+        "relu": torch.nn.ReLU,
     }
     layers: list[Any] = []
     values = iter(weights)

@@ -71,8 +71,14 @@ def contenders(epochs: int) -> list[Contender]:
         def sklearn_run() -> Run:
             # its biases take the place of the ones column
             return lambda: sklearn_loops.train_mlp_classifier(
-                X[:, :4], labels, hidden=(4,), activation="logistic", lr=LR,
-                epochs=epochs, batch_size=len(X), shuffle=False,
+                X[:, :4],
+                labels,
+                hidden=(4,),
+                activation="logistic",
+                lr=LR,
+                epochs=epochs,
+                batch_size=len(X),
+                shuffle=False,
             )
 
         result.append(Contender(SKLEARN, sklearn_run))
@@ -91,25 +97,35 @@ def run(*, quick: bool, rounds: int | None = None) -> Section:
     )
     for name in timings.seconds:
         median = timings.median(name)
-        table.rows.append([
-            name,
-            f"{median * 1e3:.1f} ms",
-            f"{median / epochs * 1e6:.1f} us",
-            f"{timings.spread(name):.0%}",
-            f"{timings.ratio(name, HAND):.2f}x",
-            f"{timings.ratio(name, LOOP):.2f}x",
-        ])
+        table.rows.append(
+            [
+                name,
+                f"{median * 1e3:.1f} ms",
+                f"{median / epochs * 1e6:.1f} us",
+                f"{timings.spread(name):.0%}",
+                f"{timings.ratio(name, HAND):.2f}x",
+                f"{timings.ratio(name, LOOP):.2f}x",
+            ]
+        )
     targets = [
         Target("loop (backward) / hand-written", timings.ratio(LOOP, HAND), 1.3, "at most"),
-        Target("loop (backward_parameters) / hand-written",
-               timings.ratio(LOOP_PARAMETERS, HAND), 1.3, "at most"),
+        Target(
+            "loop (backward_parameters) / hand-written",
+            timings.ratio(LOOP_PARAMETERS, HAND),
+            1.3,
+            "at most",
+        ),
         Target("fit() / hand-written", timings.ratio(FIT, HAND), 1.6, "at most"),
     ]
     if TORCH in timings:
         targets += [
             Target("PyTorch / loop (backward)", timings.ratio(TORCH, LOOP), 3.0, "at least"),
-            Target("PyTorch / loop (backward_parameters)",
-                   timings.ratio(TORCH, LOOP_PARAMETERS), 3.0, "at least"),
+            Target(
+                "PyTorch / loop (backward_parameters)",
+                timings.ratio(TORCH, LOOP_PARAMETERS),
+                3.0,
+                "at least",
+            ),
             Target("PyTorch / fit()", timings.ratio(TORCH, FIT), 3.0, "at least"),
         ]
     notes = [

@@ -68,7 +68,14 @@ def mlp_contenders(
         optimizer = mtl.SGD(model.parameters(), lr=LR)
         rng = np.random.default_rng(2)
         return lambda: mtl_loops.fit(
-            model, loss_fn, optimizer, X, labels, epochs=1, batch_size=batch, rng=rng,
+            model,
+            loss_fn,
+            optimizer,
+            X,
+            labels,
+            epochs=1,
+            batch_size=batch,
+            rng=rng,
             terminate_on_nan=guarded,
         )
 
@@ -100,8 +107,14 @@ def mlp_contenders(
 
         def sklearn_run() -> Run:
             return lambda: sklearn_loops.train_mlp_classifier(
-                X, labels, hidden=tuple(sizes[1:-1]), activation="relu", lr=LR,
-                epochs=1, batch_size=batch, shuffle=True,
+                X,
+                labels,
+                hidden=tuple(sizes[1:-1]),
+                activation="relu",
+                lr=LR,
+                epochs=1,
+                batch_size=batch,
+                shuffle=True,
             )
 
         result.append(Contender(SKLEARN, sklearn_run))
@@ -134,8 +147,11 @@ def run(*, quick: bool, rounds: int | None = None) -> Section:
             "fraction of limit = limit time / contender time",
         ],
         data={
-            "samples": samples, "seconds": timings.seconds, "epoch_flops": epoch_flops,
-            "gemm_throughput": throughput, "peak_throughput": peak,
+            "samples": samples,
+            "seconds": timings.seconds,
+            "epoch_flops": epoch_flops,
+            "gemm_throughput": throughput,
+            "peak_throughput": peak,
         },
     )
     if SKLEARN in timings:
@@ -149,19 +165,27 @@ def run(*, quick: bool, rounds: int | None = None) -> Section:
 def _table(timings: Timings, samples: int, rounds: int) -> Table:
     table = Table(
         f"W2: one epoch, median of {rounds} rounds",
-        ["contender", "median", "samples/s", "spread", "speed vs hand-written",
-         "fraction of limit"],
+        [
+            "contender",
+            "median",
+            "samples/s",
+            "spread",
+            "speed vs hand-written",
+            "fraction of limit",
+        ],
     )
     for name in timings.seconds:
         median = timings.median(name)
-        table.rows.append([
-            name,
-            f"{median:.2f} s",
-            f"{samples / median:,.0f}",
-            f"{timings.spread(name):.0%}",
-            f"{timings.ratio(HAND, name):.2f}x",
-            f"{timings.ratio(LIMIT, name):.0%}",
-        ])
+        table.rows.append(
+            [
+                name,
+                f"{median:.2f} s",
+                f"{samples / median:,.0f}",
+                f"{timings.spread(name):.0%}",
+                f"{timings.ratio(HAND, name):.2f}x",
+                f"{timings.ratio(LIMIT, name):.0%}",
+            ]
+        )
     return table
 
 
@@ -170,8 +194,12 @@ def _targets(timings: Timings) -> list[Target]:
         Target("loop throughput / hand-written", timings.ratio(HAND, LOOP), 1.0, "at least"),
         Target("loop, fraction of GEMM limit", timings.ratio(LIMIT, LOOP), 0.85, "at least", "%"),
         Target("fit() time / loop time", timings.ratio(FIT, LOOP), 1.05, "at most"),
-        Target("fit(terminate_on_nan=False) time / loop time",
-               timings.ratio(FIT_UNGUARDED, LOOP), 1.05, "at most"),
+        Target(
+            "fit(terminate_on_nan=False) time / loop time",
+            timings.ratio(FIT_UNGUARDED, LOOP),
+            1.05,
+            "at most",
+        ),
     ]
     if TORCH in timings:
         targets.append(

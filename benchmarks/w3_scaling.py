@@ -68,15 +68,17 @@ def run(*, quick: bool, rounds: int | None = None) -> Section:
             continue
         worst = min(fractions[LOOP][width, batch] for batch in batches)
         worst_batch = min(batches, key=lambda batch: fractions[LOOP][width, batch])
-        targets.append(Target(
-            f"loop at width {width}, worst batch ({worst_batch})", worst, 0.80, "at least", "%"
-        ))
+        targets.append(
+            Target(
+                f"loop at width {width}, worst batch ({worst_batch})", worst, 0.80, "at least", "%"
+            )
+        )
         big = [batch for batch in batches if batch >= 128]
         if big and len(big) < len(batches):
             worst_big = min(fractions[LOOP][width, batch] for batch in big)
-            targets.append(Target(
-                f"loop at width {width}, batch >= 128", worst_big, 0.80, "at least", "%"
-            ))
+            targets.append(
+                Target(f"loop at width {width}, batch >= 128", worst_big, 0.80, "at least", "%")
+            )
     return Section(
         "W3: scaling with width and batch",
         "784-h-h-10 ReLU network with biases, CrossEntropyLoss, SGD, float32, shuffled "
@@ -86,7 +88,8 @@ def run(*, quick: bool, rounds: int | None = None) -> Section:
         tables=tables,
         targets=targets,
         data={
-            "widths": widths, "batches": batches,
+            "widths": widths,
+            "batches": batches,
             "fractions": {
                 name: {f"{w}x{b}": value for (w, b), value in cells.items()}
                 for name, cells in fractions.items()

@@ -78,11 +78,17 @@ def iris_loss(out: Path) -> Path:
     ax = figure.subplots()
     for lr in (0.3, 3.0, 30.0, 300.0):
         model = build_model(4, SEED)
-        history = mtl.fit(model, X_train, Y_train, loss=mtl.MSELoss(),
-                          optimizer=mtl.SGD(model.parameters(), lr=lr), epochs=1000, verbose=0)
+        history = mtl.fit(
+            model,
+            X_train,
+            Y_train,
+            loss=mtl.MSELoss(),
+            optimizer=mtl.SGD(model.parameters(), lr=lr),
+            epochs=1000,
+            verbose=0,
+        )
         epochs = np.arange(1, len(history["loss"]) + 1)
-        ax.plot(epochs, history["loss"], label=f"lr = {lr:g}",
-                linewidth=2.5 if lr == 3.0 else 1.5)
+        ax.plot(epochs, history["loss"], label=f"lr = {lr:g}", linewidth=2.5 if lr == 3.0 else 1.5)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean squared error (training)")
@@ -102,13 +108,24 @@ def saturation(out: Path) -> Path:
     for lr in (0.3, 3.0, 30.0, 300.0):
         model = build_model(4, SEED)
         inspector = mtl.Inspector()
-        mtl.fit(model, X_train, Y_train, loss=mtl.MSELoss(),
-                optimizer=mtl.SGD(model.parameters(), lr=lr), epochs=1000,
-                callbacks=[inspector], verbose=0)
+        mtl.fit(
+            model,
+            X_train,
+            Y_train,
+            loss=mtl.MSELoss(),
+            optimizer=mtl.SGD(model.parameters(), lr=lr),
+            epochs=1000,
+            callbacks=[inspector],
+            verbose=0,
+        )
         epochs = np.asarray(inspector.epochs) + 1
         for ax, layer in zip(axes, ("1", "3"), strict=True):
-            ax.plot(epochs, inspector.layer_stats[f"{layer}/saturated"], label=f"lr = {lr:g}",
-                    linewidth=2.5 if lr == 3.0 else 1.5)
+            ax.plot(
+                epochs,
+                inspector.layer_stats[f"{layer}/saturated"],
+                label=f"lr = {lr:g}",
+                linewidth=2.5 if lr == 3.0 else 1.5,
+            )
     axes[0].set_title("hidden sigmoids (layer 1): share saturated")
     axes[1].set_title("output sigmoids (layer 3): share saturated")
     for ax in axes:
@@ -127,9 +144,16 @@ def inspector_panels(out: Path) -> Path:
     X_train, _, Y_train, _ = load_data(SEED)
     model = build_model(4, SEED)
     inspector = mtl.Inspector()
-    mtl.fit(model, X_train, Y_train, loss=mtl.MSELoss(),
-            optimizer=mtl.SGD(model.parameters(), lr=3.0), epochs=1000,
-            callbacks=[inspector], verbose=0)
+    mtl.fit(
+        model,
+        X_train,
+        Y_train,
+        loss=mtl.MSELoss(),
+        optimizer=mtl.SGD(model.parameters(), lr=3.0),
+        epochs=1000,
+        callbacks=[inspector],
+        verbose=0,
+    )
     return _save(inspector.plot(), out, "iris-inspector.png")
 
 
@@ -140,26 +164,37 @@ def moons(out: Path) -> Path:
     X, y = make_moons(n_samples=300, noise=0.2, random_state=SEED)
     rng = np.random.default_rng(SEED)
     model = mtl.Sequential(
-        mtl.Dense(2, 16, bias=True, rng=rng), mtl.Tanh(),
-        mtl.Dense(16, 16, bias=True, rng=rng), mtl.Tanh(),
+        mtl.Dense(2, 16, bias=True, rng=rng),
+        mtl.Tanh(),
+        mtl.Dense(16, 16, bias=True, rng=rng),
+        mtl.Tanh(),
         mtl.Dense(16, 2, bias=True, rng=rng),
     )
-    history = mtl.fit(model, X, y, loss=mtl.CrossEntropyLoss(),
-                      optimizer=mtl.Adam(model.parameters(), lr=0.01), epochs=300,
-                      batch_size=32, metrics=["accuracy"], rng=rng, verbose=0)
+    history = mtl.fit(
+        model,
+        X,
+        y,
+        loss=mtl.CrossEntropyLoss(),
+        optimizer=mtl.Adam(model.parameters(), lr=0.01),
+        epochs=300,
+        batch_size=32,
+        metrics=["accuracy"],
+        rng=rng,
+        verbose=0,
+    )
     grid_x, grid_y = np.meshgrid(np.linspace(-1.6, 2.6, 300), np.linspace(-1.2, 1.7, 220))
     logits = mtl.predict(model, np.column_stack([grid_x.ravel(), grid_y.ravel()]))
     probabilities = mtl.Softmax()(logits)[:, 1].reshape(grid_x.shape)
 
     figure = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = figure.subplots()
-    ax.contourf(grid_x, grid_y, probabilities, levels=np.linspace(0, 1, 11), cmap="RdBu",
-                alpha=0.75)
+    ax.contourf(
+        grid_x, grid_y, probabilities, levels=np.linspace(0, 1, 11), cmap="RdBu", alpha=0.75
+    )
     ax.contour(grid_x, grid_y, probabilities, levels=[0.5], colors="k", linewidths=1.5)
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu", edgecolors="k", linewidths=0.6, s=22)
     ax.set_title(
-        f"make_moons: 2-16-16-2 tanh network, training accuracy "
-        f"{history['accuracy'][-1]:.0%}"
+        f"make_moons: 2-16-16-2 tanh network, training accuracy {history['accuracy'][-1]:.0%}"
     )
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
@@ -184,25 +219,47 @@ def network(out: Path) -> Path:
         ys = np.linspace(-(units - 1) / 2, (units - 1) / 2, units) * 0.95
         positions.append([(x, y) for y in ys])
         for y in ys:
-            ax.add_patch(matplotlib.patches.Circle((x, y), 0.22, facecolor="#cfe3f5",
-                                                   edgecolor="#1f4e79", linewidth=1.5, zorder=3))
+            ax.add_patch(
+                matplotlib.patches.Circle(
+                    (x, y), 0.22, facecolor="#cfe3f5", edgecolor="#1f4e79", linewidth=1.5, zorder=3
+                )
+            )
         ax.text(x, 2.85, name, ha="center", fontsize=12, weight="bold")
         ax.text(x, 2.45, shape, ha="center", fontsize=11, family="monospace")
         ax.text(x, -3.2, note, ha="center", va="center", fontsize=9.5, color="0.3")
     for (left, right), label in zip(
         itertools.pairwise(positions),
-        ("Dense(5, 4): W1 (5, 4)\n(n, 5) @ (5, 4) -> (n, 4)",
-         "Dense(4, 3): W2 (4, 3)\n(n, 4) @ (4, 3) -> (n, 3)"),
+        (
+            "Dense(5, 4): W1 (5, 4)\n(n, 5) @ (5, 4) -> (n, 4)",
+            "Dense(4, 3): W2 (4, 3)\n(n, 4) @ (4, 3) -> (n, 3)",
+        ),
         strict=True,
     ):
         for start in left:
             for end in right:
-                ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-", color="0.55",
-                                             linewidth=0.7, shrinkA=12, shrinkB=12, zorder=1))
+                ax.add_patch(
+                    FancyArrowPatch(
+                        start,
+                        end,
+                        arrowstyle="-",
+                        color="0.55",
+                        linewidth=0.7,
+                        shrinkA=12,
+                        shrinkB=12,
+                        zorder=1,
+                    )
+                )
         middle = (left[0][0] + right[0][0]) / 2
-        ax.text(middle, -2.45, label, ha="center", va="center", fontsize=9.5,
-                family="monospace",
-                bbox={"boxstyle": "round", "facecolor": "#fff5d6", "edgecolor": "#b08900"})
+        ax.text(
+            middle,
+            -2.45,
+            label,
+            ha="center",
+            va="center",
+            fontsize=9.5,
+            family="monospace",
+            bbox={"boxstyle": "round", "facecolor": "#fff5d6", "edgecolor": "#b08900"},
+        )
     return _save(figure, out, "network.png")
 
 
@@ -218,10 +275,18 @@ FIGURES: dict[str, Callable[[Path], Path]] = {
 
 def main(argv: list[str] | None = None) -> list[Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "figures",
-                        help="output folder (default: docs/figures)")
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"figures to draw (default: all of {', '.join(FIGURES)})")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "docs" / "figures",
+        help="output folder (default: docs/figures)",
+    )
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"figures to draw (default: all of {', '.join(FIGURES)})",
+    )
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in FIGURES]
     if unknown:

@@ -42,8 +42,10 @@ def build_model(seed: int) -> mtl.Sequential:
         )
 
     return mtl.Sequential(
-        dense(64, 128), mtl.ReLU(),
-        dense(128, 64), mtl.ReLU(),
+        dense(64, 128),
+        mtl.ReLU(),
+        dense(128, 64),
+        mtl.ReLU(),
         dense(64, 10),  # logits: CrossEntropyLoss applies the softmax itself
     )
 
@@ -63,19 +65,27 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     # the whole training run: mini-batches, a validation split, early stopping
     history = mtl.fit(
-        model, X_train, y_train,
-        loss=mtl.CrossEntropyLoss(), optimizer=optimizer,
-        epochs=args.epochs, batch_size=32, validation_split=0.15,
+        model,
+        X_train,
+        y_train,
+        loss=mtl.CrossEntropyLoss(),
+        optimizer=optimizer,
+        epochs=args.epochs,
+        batch_size=32,
+        validation_split=0.15,
         metrics=["accuracy"],
         callbacks=[EarlyStopping("val_loss", patience=8, restore_best_weights=True)],
-        rng=np.random.default_rng(args.seed), verbose=args.verbose,
+        rng=np.random.default_rng(args.seed),
+        verbose=args.verbose,
     )
 
     probabilities = mtl.predict(model, X_test)
     accuracy = mtl.metrics.accuracy(probabilities, y_test)
     elapsed = time.perf_counter() - start
-    print(f"test accuracy: {accuracy:.4f} ({round(accuracy * len(y_test))}/{len(y_test)}), "
-          f"{len(history)} epochs, {elapsed:.1f}s in all")
+    print(
+        f"test accuracy: {accuracy:.4f} ({round(accuracy * len(y_test))}/{len(y_test)}), "
+        f"{len(history)} epochs, {elapsed:.1f}s in all"
+    )
     print("confusion matrix (rows: true digit, columns: predicted digit):")
     matrix = mtl.metrics.confusion_matrix(probabilities, y_test, num_classes=10)
     print("     " + " ".join(f"{digit:3d}" for digit in range(10)))

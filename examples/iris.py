@@ -63,10 +63,14 @@ def train_with_fit(
     """The same training as the loop in ``main``, in one call to ``mtl.fit``."""
     model = build_model(hidden, seed)
     mtl.fit(
-        model, X_train, Y_train,
-        loss=mtl.MSELoss(), optimizer=mtl.SGD(model.parameters(), lr=lr),
+        model,
+        X_train,
+        Y_train,
+        loss=mtl.MSELoss(),
+        optimizer=mtl.SGD(model.parameters(), lr=lr),
         epochs=epochs,  # batch_size=None: the full batch, as in the loop
-        metrics=["accuracy"], verbose=2,
+        metrics=["accuracy"],
+        verbose=2,
     )
     return model
 

@@ -41,8 +41,7 @@ def load_data(seed: int) -> tuple[Split, Split]:
     scaler = StandardScaler().fit(X_train)  # statistics of the training split only
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     # columns: sepal length, sepal width, petal length, petal width
-    return ((X_train[:, 2:], X_train[:, :2], y_train),
-            (X_test[:, 2:], X_test[:, :2], y_test))
+    return ((X_train[:, 2:], X_train[:, :2], y_train), (X_test[:, 2:], X_test[:, :2], y_test))
 
 
 def build_model(seed: int) -> mtl.Graph:
@@ -51,10 +50,16 @@ def build_model(seed: int) -> mtl.Graph:
     return mtl.Graph(
         inputs={"petal": 2, "sepal": 2},
         nodes=[
-            ("petal_branch", mtl.Sequential(mtl.Dense(2, 8, bias=True, rng=rng), mtl.Tanh()),
-             "petal"),
-            ("sepal_branch", mtl.Sequential(mtl.Dense(2, 8, bias=True, rng=rng), mtl.Tanh()),
-             "sepal"),
+            (
+                "petal_branch",
+                mtl.Sequential(mtl.Dense(2, 8, bias=True, rng=rng), mtl.Tanh()),
+                "petal",
+            ),
+            (
+                "sepal_branch",
+                mtl.Sequential(mtl.Dense(2, 8, bias=True, rng=rng), mtl.Tanh()),
+                "sepal",
+            ),
             ("both", mtl.Concatenate(), ["petal_branch", "sepal_branch"]),
             ("logits", mtl.Dense(16, 3, bias=True, rng=rng), "both"),
         ],
@@ -73,8 +78,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     model.summary(print_fn=lambda line: print("  " + line))
     loss_fn = mtl.CrossEntropyLoss()
     optimizer = mtl.Adam(model.parameters(), lr=0.01)
-    batches = mtl.data.Batches(petal, sepal, labels, batch_size=16, shuffle=True,
-                               rng=np.random.default_rng(args.seed))
+    batches = mtl.data.Batches(
+        petal, sepal, labels, batch_size=16, shuffle=True, rng=np.random.default_rng(args.seed)
+    )
 
     report_every = max(1, args.epochs // 5)
     for epoch in range(1, args.epochs + 1):
@@ -90,18 +96,21 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     model.eval()
     accuracy = mtl.metrics.accuracy(model((petal_test, sepal_test)), labels_test)
-    print(f"test accuracy: {accuracy:.4f} ({round(accuracy * len(labels_test))}/"
-          f"{len(labels_test)})")
+    print(
+        f"test accuracy: {accuracy:.4f} ({round(accuracy * len(labels_test))}/{len(labels_test)})"
+    )
 
     # which group does the model lean on? blank one out (its training mean is 0) and look
     blank_petal = model((np.zeros_like(petal_test), sepal_test))
     blank_sepal = model((petal_test, np.zeros_like(sepal_test)))
     without_petal = mtl.metrics.accuracy(blank_petal, labels_test)
     without_sepal = mtl.metrics.accuracy(blank_sepal, labels_test)
-    print(f"test accuracy with the petal input blanked: {without_petal:.4f}, "
-          f"with the sepal input blanked: {without_sepal:.4f}")
-    return {"accuracy": accuracy, "without_petal": without_petal,
-            "without_sepal": without_sepal}
+    print(
+        f"test accuracy with the petal input blanked: {without_petal:.4f}, "
+        f"with the sepal input blanked: {without_sepal:.4f}"
+    )
+    return {"accuracy": accuracy, "without_petal": without_petal, "without_sepal": without_sepal}
+
 
 if __name__ == "__main__":
     main()

@@ -86,8 +86,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
 
     X_train, X_test, y_train, y_test = load_data(args.seed)
-    print(f"{args.depth} hidden blocks of Dense({args.width}, {args.width}) -> Tanh, "
-          f"SGD(lr={args.lr}, momentum=0.9), batches of 32, {args.epochs} epochs\n")
+    print(
+        f"{args.depth} hidden blocks of Dense({args.width}, {args.width}) -> Tanh, "
+        f"SGD(lr={args.lr}, momentum=0.9), batches of 32, {args.epochs} epochs\n"
+    )
     print("  residual block:   x --+--> Dense -> Tanh --> (+) --> next block")
     print("                        |                       ^")
     print("                        +-----------------------+")
@@ -99,20 +101,32 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         spread, gradient = diagnose(model, X_train, y_train)
         start = time.perf_counter()
         history = mtl.fit(
-            model, X_train, y_train,
+            model,
+            X_train,
+            y_train,
             loss=mtl.CrossEntropyLoss(),
             optimizer=mtl.SGD(model.parameters(), lr=args.lr, momentum=0.9),
-            epochs=args.epochs, batch_size=32,
-            rng=np.random.default_rng(args.seed), verbose=0,
+            epochs=args.epochs,
+            batch_size=32,
+            rng=np.random.default_rng(args.seed),
+            verbose=0,
         )
         accuracy = mtl.metrics.accuracy(mtl.predict(model, X_test), y_test)
         loss = history.history["loss"]
-        print(f"{name}:\n  before training: top hidden layer's spread across images "
-              f"{spread:.3f}, first layer's gradient {gradient:.2e}\n"
-              f"  training loss {loss[0]:.3f} -> {loss[-1]:.3f} over {len(history)} epochs "
-              f"({time.perf_counter() - start:.1f}s); test accuracy {accuracy:.4f}")
-        results.update({f"{name}_accuracy": accuracy, f"{name}_loss": loss[-1],
-                        f"{name}_spread": spread, f"{name}_gradient": gradient})
+        print(
+            f"{name}:\n  before training: top hidden layer's spread across images "
+            f"{spread:.3f}, first layer's gradient {gradient:.2e}\n"
+            f"  training loss {loss[0]:.3f} -> {loss[-1]:.3f} over {len(history)} epochs "
+            f"({time.perf_counter() - start:.1f}s); test accuracy {accuracy:.4f}"
+        )
+        results.update(
+            {
+                f"{name}_accuracy": accuracy,
+                f"{name}_loss": loss[-1],
+                f"{name}_spread": spread,
+                f"{name}_gradient": gradient,
+            }
+        )
     return results
 
 

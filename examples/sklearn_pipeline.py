@@ -41,10 +41,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.2, stratify=y, random_state=args.seed
     )
-    pipeline = Pipeline([
-        ("scale", StandardScaler()),  # fitted on each training fold only, inside the search
-        ("net", NeuralNetClassifier(epochs=args.epochs, batch_size=32, random_state=args.seed)),
-    ])
+    pipeline = Pipeline(
+        [
+            ("scale", StandardScaler()),  # fitted on each training fold only, inside the search
+            ("net", NeuralNetClassifier(epochs=args.epochs, batch_size=32, random_state=args.seed)),
+        ]
+    )
     search = GridSearchCV(pipeline, GRID, cv=5)
     search.fit(X_train, y_train)
 
@@ -64,8 +66,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     logits = mtl.predict(model, best.named_steps["scale"].transform(X_test))
     same = bool(np.array_equal(logits.argmax(axis=1), best.predict(X_test)))
     print(f"reloaded model agrees:    {same}")
-    return {"cv_accuracy": search.best_score_, "test_accuracy": test_accuracy,
-            "reloaded_agrees": float(same)}
+    return {
+        "cv_accuracy": search.best_score_,
+        "test_accuracy": test_accuracy,
+        "reloaded_agrees": float(same),
+    }
 
 
 if __name__ == "__main__":

@@ -68,24 +68,39 @@ def _dense(n_in: int, n_out: int, **kwargs: Any) -> Build:
 
 def _classic(rng: np.random.Generator, dt: Any) -> mtl.Layer:
     return mtl.Sequential(
-        mtl.Dense(5, 4, rng=rng, dtype=dt), mtl.Sigmoid(),
-        mtl.Dense(4, 3, rng=rng, dtype=dt), mtl.Sigmoid(),
+        mtl.Dense(5, 4, rng=rng, dtype=dt),
+        mtl.Sigmoid(),
+        mtl.Dense(4, 3, rng=rng, dtype=dt),
+        mtl.Sigmoid(),
     )
 
 
 def _every_activation(rng: np.random.Generator, dt: Any) -> mtl.Layer:
     return mtl.Sequential(
-        mtl.Dense(4, 8, bias=True, rng=rng, dtype=dt), mtl.Tanh(), mtl.ReLU(),
-        mtl.LeakyReLU(0.2), mtl.Identity(), mtl.Dropout(0.25, rng=rng),
-        mtl.Dense(8, 3, rng=rng, dtype=dt), mtl.Sigmoid(), mtl.Softmax(),
+        mtl.Dense(4, 8, bias=True, rng=rng, dtype=dt),
+        mtl.Tanh(),
+        mtl.ReLU(),
+        mtl.LeakyReLU(0.2),
+        mtl.Identity(),
+        mtl.Dropout(0.25, rng=rng),
+        mtl.Dense(8, 3, rng=rng, dtype=dt),
+        mtl.Sigmoid(),
+        mtl.Softmax(),
     )
 
 
 def _every_activation_twin(torch: ModuleType) -> Any:
     nn = torch.nn
     return nn.Sequential(
-        nn.Linear(4, 8), nn.Tanh(), nn.ReLU(), nn.LeakyReLU(0.2), nn.Identity(),
-        nn.Dropout(0.25), nn.Linear(8, 3, bias=False), nn.Sigmoid(), nn.Softmax(dim=-1),
+        nn.Linear(4, 8),
+        nn.Tanh(),
+        nn.ReLU(),
+        nn.LeakyReLU(0.2),
+        nn.Identity(),
+        nn.Dropout(0.25),
+        nn.Linear(8, 3, bias=False),
+        nn.Sigmoid(),
+        nn.Softmax(dim=-1),
     )
 
 
@@ -95,45 +110,63 @@ def _shared_in_sequential(rng: np.random.Generator, dt: Any) -> mtl.Layer:
 
 
 def _residual(rng: np.random.Generator, dt: Any) -> mtl.Layer:
-    return mtl.Residual(mtl.Sequential(
-        mtl.Dense(4, 4, bias=True, rng=rng, dtype=dt), mtl.Tanh(),
-        mtl.Dense(4, 4, rng=rng, dtype=dt)))
+    return mtl.Residual(
+        mtl.Sequential(
+            mtl.Dense(4, 4, bias=True, rng=rng, dtype=dt),
+            mtl.Tanh(),
+            mtl.Dense(4, 4, rng=rng, dtype=dt),
+        )
+    )
 
 
 def _parallel_concat(rng: np.random.Generator, dt: Any) -> mtl.Layer:
     return mtl.Parallel(
         mtl.Dense(4, 3, bias=True, rng=rng, dtype=dt),
-        mtl.Sequential(mtl.Dense(4, 2, rng=rng, dtype=dt), mtl.Tanh()), mtl.Sigmoid())
+        mtl.Sequential(mtl.Dense(4, 2, rng=rng, dtype=dt), mtl.Tanh()),
+        mtl.Sigmoid(),
+    )
 
 
 def _parallel_sum(rng: np.random.Generator, dt: Any) -> mtl.Layer:
     return mtl.Parallel(
         mtl.Dense(4, 3, rng=rng, dtype=dt),
         mtl.Sequential(mtl.Dense(4, 3, bias=True, rng=rng, dtype=dt), mtl.Tanh()),
-        merge="sum")
+        merge="sum",
+    )
 
 
 def _graph(rng: np.random.Generator, dt: Any) -> mtl.Layer:
     """Fan-out, a layer shared by two nodes, and both merges."""
     shared = mtl.Dense(3, 3, bias=True, rng=rng, dtype=dt)
-    return mtl.Graph(inputs="x", nodes=[
-        ("h", mtl.Dense(4, 3, rng=rng, dtype=dt), "x"),
-        ("a", shared, "h"),
-        ("t", mtl.Tanh(), "a"),
-        ("b", shared, "t"),
-        ("sum", mtl.Add(), ["h", "b"]),
-        ("cat", mtl.Concatenate(), ["sum", "a"]),
-        ("out", mtl.Dense(6, 2, rng=rng, dtype=dt), "cat"),
-    ], outputs="out")
+    return mtl.Graph(
+        inputs="x",
+        nodes=[
+            ("h", mtl.Dense(4, 3, rng=rng, dtype=dt), "x"),
+            ("a", shared, "h"),
+            ("t", mtl.Tanh(), "a"),
+            ("b", shared, "t"),
+            ("sum", mtl.Add(), ["h", "b"]),
+            ("cat", mtl.Concatenate(), ["sum", "a"]),
+            ("out", mtl.Dense(6, 2, rng=rng, dtype=dt), "cat"),
+        ],
+        outputs="out",
+    )
 
 
 def _two_input_graph(rng: np.random.Generator, dt: Any) -> mtl.Layer:
-    return mtl.Graph(inputs={"left": 3, "right": 2}, nodes=[
-        ("l", mtl.Dense(3, 4, rng=rng, dtype=dt), "left"),
-        ("both", mtl.Concatenate(), ["l", "right"]),
-        ("out", mtl.Sequential(mtl.Dense(6, 2, bias=True, rng=rng, dtype=dt), mtl.Sigmoid()),
-         "both"),
-    ], outputs="out")
+    return mtl.Graph(
+        inputs={"left": 3, "right": 2},
+        nodes=[
+            ("l", mtl.Dense(3, 4, rng=rng, dtype=dt), "left"),
+            ("both", mtl.Concatenate(), ["l", "right"]),
+            (
+                "out",
+                mtl.Sequential(mtl.Dense(6, 2, bias=True, rng=rng, dtype=dt), mtl.Sigmoid()),
+                "both",
+            ),
+        ],
+        outputs="out",
+    )
 
 
 def _two_in_two_out_graph(rng: np.random.Generator, dt: Any) -> mtl.Layer:
@@ -143,8 +176,7 @@ def _two_in_two_out_graph(rng: np.random.Generator, dt: Any) -> mtl.Layer:
         inputs={"a": 3, "b": None},
         nodes=[
             ("ha", mtl.Dense(3, 4, rng=rng, dtype=dt), "a"),
-            ("hb", mtl.Sequential(mtl.Dense(2, 4, bias=True, rng=rng, dtype=dt), mtl.Tanh()),
-             "b"),
+            ("hb", mtl.Sequential(mtl.Dense(2, 4, bias=True, rng=rng, dtype=dt), mtl.Tanh()), "b"),
             ("sa", shared, "ha"),
             ("sb", shared, "hb"),
             ("sum", mtl.Add(), ["sa", "sb", "ha"]),
@@ -159,9 +191,11 @@ def _two_in_two_out_graph(rng: np.random.Generator, dt: Any) -> mtl.Layer:
 def _graph_in_sequential(rng: np.random.Generator, dt: Any) -> mtl.Layer:
     return mtl.Sequential(
         mtl.Dense(3, 3, rng=rng, dtype=dt),
-        mtl.Graph("x", [("h", mtl.Dense(3, 3, rng=rng, dtype=dt), "x"),
-                        ("s", mtl.Add(), ["x", "h"])], "s"),
-        mtl.Sigmoid())
+        mtl.Graph(
+            "x", [("h", mtl.Dense(3, 3, rng=rng, dtype=dt), "x"), ("s", mtl.Add(), ["x", "h"])], "s"
+        ),
+        mtl.Sigmoid(),
+    )
 
 
 def _linear(n_in: int, n_out: int, bias: bool = False) -> TorchTwin:
@@ -179,23 +213,36 @@ SPECIMENS: dict[str, Specimen] = {
     "Sigmoid": Specimen(lambda rng, dt: mtl.Sigmoid(), ((4,),), torch=_module("Sigmoid")),
     "Tanh": Specimen(lambda rng, dt: mtl.Tanh(), ((4,),), torch=_module("Tanh")),
     "ReLU": Specimen(lambda rng, dt: mtl.ReLU(), ((4,),), True, torch=_module("ReLU")),
-    "LeakyReLU": Specimen(lambda rng, dt: mtl.LeakyReLU(0.1), ((4,),), True,
-                          torch=_module("LeakyReLU", 0.1)),
-    "LeakyReLU(2.5)": Specimen(lambda rng, dt: mtl.LeakyReLU(2.5), ((4,),), True,
-                               torch=_module("LeakyReLU", 2.5)),
+    "LeakyReLU": Specimen(
+        lambda rng, dt: mtl.LeakyReLU(0.1), ((4,),), True, torch=_module("LeakyReLU", 0.1)
+    ),
+    "LeakyReLU(2.5)": Specimen(
+        lambda rng, dt: mtl.LeakyReLU(2.5), ((4,),), True, torch=_module("LeakyReLU", 2.5)
+    ),
     "Identity": Specimen(lambda rng, dt: mtl.Identity(), ((4,),), torch=_module("Identity")),
     "Softmax": Specimen(lambda rng, dt: mtl.Softmax(), ((5,),), torch=_module("Softmax", -1)),
-    "Softmax(axis=0)": Specimen(lambda rng, dt: mtl.Softmax(axis=0), ((3,),),
-                                torch=_module("Softmax", 0)),
-    "Dropout": Specimen(lambda rng, dt: mtl.Dropout(0.3, rng=rng), ((4,),),
-                        torch=_module("Dropout", 0.3)),
-    "Sequential(classic)": Specimen(_classic, ((5,),), torch=lambda torch: torch.nn.Sequential(
-        torch.nn.Linear(5, 4, bias=False), torch.nn.Sigmoid(),
-        torch.nn.Linear(4, 3, bias=False), torch.nn.Sigmoid())),
-    "Sequential(every activation)": Specimen(_every_activation, ((4,),), True,
-                                             torch=_every_activation_twin),
+    "Softmax(axis=0)": Specimen(
+        lambda rng, dt: mtl.Softmax(axis=0), ((3,),), torch=_module("Softmax", 0)
+    ),
+    "Dropout": Specimen(
+        lambda rng, dt: mtl.Dropout(0.3, rng=rng), ((4,),), torch=_module("Dropout", 0.3)
+    ),
+    "Sequential(classic)": Specimen(
+        _classic,
+        ((5,),),
+        torch=lambda torch: torch.nn.Sequential(
+            torch.nn.Linear(5, 4, bias=False),
+            torch.nn.Sigmoid(),
+            torch.nn.Linear(4, 3, bias=False),
+            torch.nn.Sigmoid(),
+        ),
+    ),
+    "Sequential(every activation)": Specimen(
+        _every_activation, ((4,),), True, torch=_every_activation_twin
+    ),
     "Sequential(Identity, Dropout)": Specimen(
-        lambda rng, dt: mtl.Sequential(mtl.Identity(), mtl.Dropout(0.2, rng=rng)), ((3,),)),
+        lambda rng, dt: mtl.Sequential(mtl.Identity(), mtl.Dropout(0.2, rng=rng)), ((3,),)
+    ),
     "Sequential(shared Dense)": Specimen(_shared_in_sequential, ((3,),)),
     "Residual": Specimen(_residual, ((4,),)),
     "Parallel(concat)": Specimen(_parallel_concat, ((4,),)),

@@ -15,8 +15,9 @@ from minitorchless.errors import ShapeError
 DTYPES = [np.float32, np.float64]
 
 
-def _vjp_torch(torch: ModuleType, function: Any, inputs: np.ndarray,
-               grad_output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _vjp_torch(
+    torch: ModuleType, function: Any, inputs: np.ndarray, grad_output: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """torch's outputs and input gradient for a given output gradient."""
     x = torch.tensor(inputs, requires_grad=True)
     outputs = function(x)
@@ -33,7 +34,8 @@ def test_softmax_matches_torch(torch: ModuleType, shape: tuple[int, ...], axis: 
     outputs = layer(inputs)
     grad_input = layer.backward(grad_output)
     expected, expected_grad = _vjp_torch(
-        torch, lambda x: torch.softmax(x, dim=axis), inputs, grad_output)
+        torch, lambda x: torch.softmax(x, dim=axis), inputs, grad_output
+    )
     np.testing.assert_allclose(outputs, expected, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(grad_input, expected_grad, rtol=1e-10, atol=1e-14)
 
@@ -83,7 +85,8 @@ def test_leaky_relu_matches_torch(torch: ModuleType, slope: float) -> None:
     outputs = layer(inputs)
     grad_input = layer.backward(grad_output)
     expected, expected_grad = _vjp_torch(
-        torch, lambda x: torch.nn.functional.leaky_relu(x, slope), inputs, grad_output)
+        torch, lambda x: torch.nn.functional.leaky_relu(x, slope), inputs, grad_output
+    )
     np.testing.assert_allclose(outputs, expected, rtol=1e-15)
     np.testing.assert_allclose(grad_input, expected_grad, rtol=1e-15)
 
@@ -104,8 +107,9 @@ def test_leaky_relu_slope_zero_is_relu() -> None:
     np.testing.assert_array_equal(leaky.backward(np.ones((4, 4))), relu.backward(np.ones((4, 4))))
 
 
-@pytest.mark.parametrize(("slope", "error"), [(-0.1, ValueError), (float("nan"), ValueError),
-                                              ("0.1", TypeError)])
+@pytest.mark.parametrize(
+    ("slope", "error"), [(-0.1, ValueError), (float("nan"), ValueError), ("0.1", TypeError)]
+)
 def test_leaky_relu_bad_slope(slope: Any, error: type[Exception]) -> None:
     with pytest.raises(error, match="LeakyReLU: negative_slope must"):
         mtl.LeakyReLU(slope)
@@ -164,8 +168,10 @@ def test_dropout_is_the_identity_in_eval_mode() -> None:
 
 
 def test_dropout_follows_its_container() -> None:
-    model = mtl.Sequential(mtl.Dense(5, 5, rng=np.random.default_rng(0)),
-                           mtl.Dropout(0.5, rng=np.random.default_rng(1)))
+    model = mtl.Sequential(
+        mtl.Dense(5, 5, rng=np.random.default_rng(0)),
+        mtl.Dropout(0.5, rng=np.random.default_rng(1)),
+    )
     inputs = np.random.default_rng(2).standard_normal((8, 5))
     model.eval()
     first, second = model(inputs), model(inputs)
@@ -205,19 +211,26 @@ def test_dropout_p_must_be_in_0_1(p: float) -> None:
         mtl.Dropout(p)
 
 
-@pytest.mark.parametrize(("kwargs", "pattern"), [
-    ({"p": "0.5"}, "Dropout: p must be a number"),
-    ({"p": 0.5, "rng": 0}, "Dropout: rng must be a numpy.random.Generator"),
-    ({"p": 0.5, "rng": np.random.RandomState(0)}, "Dropout: rng must be a numpy.random.Generator"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"p": "0.5"}, "Dropout: p must be a number"),
+        ({"p": 0.5, "rng": 0}, "Dropout: rng must be a numpy.random.Generator"),
+        (
+            {"p": 0.5, "rng": np.random.RandomState(0)},
+            "Dropout: rng must be a numpy.random.Generator",
+        ),
+    ],
+)
 def test_dropout_bad_arguments(kwargs: dict[str, Any], pattern: str) -> None:
     with pytest.raises(TypeError, match=pattern):
         mtl.Dropout(**kwargs)
 
 
 # ---------------------------------------------------------- configs and dtypes
-@pytest.mark.parametrize("layer", [mtl.Softmax(axis=0), mtl.LeakyReLU(0.3), mtl.Identity(),
-                                   mtl.Dropout(0.2)])
+@pytest.mark.parametrize(
+    "layer", [mtl.Softmax(axis=0), mtl.LeakyReLU(0.3), mtl.Identity(), mtl.Dropout(0.2)]
+)
 def test_config_round_trip(layer: mtl.Layer) -> None:
     rebuilt = type(layer).from_config(layer.get_config())
     assert repr(rebuilt) == repr(layer)
@@ -227,16 +240,21 @@ def test_config_round_trip(layer: mtl.Layer) -> None:
 def test_a_float32_model_stays_float32_end_to_end() -> None:
     rng = np.random.default_rng(13)
     model = mtl.Sequential(
-        mtl.Dense(6, 8, bias=True, rng=rng, dtype=np.float32), mtl.LeakyReLU(),
-        mtl.Dropout(0.2, rng=rng), mtl.Identity(),
-        mtl.Dense(8, 3, rng=rng, dtype=np.float32), mtl.Softmax(),
+        mtl.Dense(6, 8, bias=True, rng=rng, dtype=np.float32),
+        mtl.LeakyReLU(),
+        mtl.Dropout(0.2, rng=rng),
+        mtl.Identity(),
+        mtl.Dense(8, 3, rng=rng, dtype=np.float32),
+        mtl.Softmax(),
     )
     inputs = rng.standard_normal((5, 6))  # float64 data: cast by the first layer
     outputs = model(inputs)
     assert outputs.dtype == np.float32
-    for loss_fn, targets in [(mtl.MSELoss(), np.eye(3)[[0, 1, 2, 0, 1]]),
-                             (mtl.BCELoss(), np.eye(3)[[0, 1, 2, 0, 1]]),
-                             (mtl.L1Loss(), np.zeros((5, 3)))]:
+    for loss_fn, targets in [
+        (mtl.MSELoss(), np.eye(3)[[0, 1, 2, 0, 1]]),
+        (mtl.BCELoss(), np.eye(3)[[0, 1, 2, 0, 1]]),
+        (mtl.L1Loss(), np.zeros((5, 3))),
+    ]:
         loss_fn(outputs, targets)
         model.zero_grad()
         grad_input = model.backward(loss_fn.backward())

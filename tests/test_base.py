@@ -10,8 +10,10 @@ import minitorchless as mtl
 
 def classic(rng: np.random.Generator, dtype: type = np.float64) -> mtl.Sequential:
     return mtl.Sequential(
-        mtl.Dense(5, 4, rng=rng, dtype=dtype), mtl.Sigmoid(),
-        mtl.Dense(4, 3, bias=True, rng=rng, dtype=dtype), mtl.Sigmoid(),
+        mtl.Dense(5, 4, rng=rng, dtype=dtype),
+        mtl.Sigmoid(),
+        mtl.Dense(4, 3, bias=True, rng=rng, dtype=dtype),
+        mtl.Sigmoid(),
     )
 
 
@@ -82,8 +84,10 @@ def test_load_state_dict_keeps_parameter_arrays(rng: np.random.Generator) -> Non
     [
         (lambda s: s.pop("2.bias"), "missing keys ['2.bias']"),
         (lambda s: s.update(extra=np.zeros(2)), "unexpected keys ['extra']"),
-        (lambda s: s.update({"0.weight": np.zeros((4, 5))}),
-         "key '0.weight': expected shape (5, 4), received (4, 5)"),
+        (
+            lambda s: s.update({"0.weight": np.zeros((4, 5))}),
+            "key '0.weight': expected shape (5, 4), received (4, 5)",
+        ),
         (lambda s: s.update({"0.weight": np.full((5, 4), "a")}), "expected a numeric array"),
         (lambda s: s.update({"0.weight": [[1.0], [1.0, 2.0]]}), "key '0.weight': not an array"),
     ],
@@ -103,8 +107,13 @@ def test_load_state_dict_refuses_mismatches_and_changes_nothing(
 
 
 def test_backward_before_forward_names_the_layer() -> None:
-    for layer in (mtl.Dense(2, 2), mtl.Sigmoid(), mtl.Tanh(), mtl.ReLU(),
-                  mtl.Sequential(mtl.Dense(2, 2))):
+    for layer in (
+        mtl.Dense(2, 2),
+        mtl.Sigmoid(),
+        mtl.Tanh(),
+        mtl.ReLU(),
+        mtl.Sequential(mtl.Dense(2, 2)),
+    ):
         with pytest.raises(RuntimeError, match=type(layer).__name__):
             layer.backward(np.zeros((1, 2)))
 

@@ -36,9 +36,7 @@ from benchmarks.timing import Contender, alternate  # noqa: E402
 
 
 def _classic_model(weights: list[np.ndarray]) -> mtl.Sequential:
-    return mtl_loops.build_mlp(
-        w1_classic.SIZES, mtl.Sigmoid, weights, bias=False, dtype=np.float64
-    )
+    return mtl_loops.build_mlp(w1_classic.SIZES, mtl.Sigmoid, weights, bias=False, dtype=np.float64)
 
 
 @pytest.mark.parametrize("backward", ["backward", "backward_parameters"])
@@ -66,8 +64,16 @@ def test_w1_fit_is_the_same_math() -> None:
     numpy_loops.classic_sigmoid_mse(X, Y, W1, W2, lr=3.0, epochs=20)
 
     model = _classic_model(weights)
-    mtl_loops.fit(model, mtl.MSELoss(), mtl.SGD(model.parameters(), lr=3.0), X, Y,
-                  epochs=20, batch_size=None, rng=np.random.default_rng(0))
+    mtl_loops.fit(
+        model,
+        mtl.MSELoss(),
+        mtl.SGD(model.parameters(), lr=3.0),
+        X,
+        Y,
+        epochs=20,
+        batch_size=None,
+        rng=np.random.default_rng(0),
+    )
 
     np.testing.assert_allclose(model[0].weight.value, W1, rtol=1e-12)
     np.testing.assert_allclose(model[2].weight.value, W2, rtol=1e-12)
@@ -84,8 +90,7 @@ def test_w2_hand_written_epoch_is_the_same_math() -> None:
     )
 
     model = mtl_loops.build_mlp(sizes, mtl.ReLU, weights, bias=True, dtype=np.float32)
-    batches = mtl.data.Batches(X, labels, batch_size=32, shuffle=True,
-                               rng=np.random.default_rng(2))
+    batches = mtl.data.Batches(X, labels, batch_size=32, shuffle=True, rng=np.random.default_rng(2))
     loss = mtl_loops.explicit_minibatch_epoch(
         model, mtl.CrossEntropyLoss(), mtl.SGD(model.parameters(), lr=0.1), batches
     )
@@ -154,7 +159,9 @@ def test_quick_run_of_the_workloads_renders() -> None:
         limits = threadpool_limits(1, user_api="blas")
     with limits:
         sections = [
-            w1_classic.run(quick=True), w2_mnist.run(quick=True), w3_scaling.run(quick=True)
+            w1_classic.run(quick=True),
+            w2_mnist.run(quick=True),
+            w3_scaling.run(quick=True),
         ]
     text = "\n".join(report.text(section) for section in sections)
     markdown = report.markdown(sections, {"CPU": "test"}, {"mode": "quick"})

@@ -19,12 +19,24 @@ def _problem(n: int = 40) -> tuple[mtl.Sequential, np.ndarray, np.ndarray]:
     return model, X, y
 
 
-def _fit(model: mtl.Sequential, X: np.ndarray, y: np.ndarray, *,
-         optimizer: mtl.Optimizer | None = None, **kwargs: Any) -> mtl.History:
+def _fit(
+    model: mtl.Sequential,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    optimizer: mtl.Optimizer | None = None,
+    **kwargs: Any,
+) -> mtl.History:
     options: dict[str, Any] = {"epochs": 3, "verbose": 0}
     options.update(kwargs)
-    return mtl.fit(model, X, y, loss=mtl.MSELoss(),
-                   optimizer=optimizer or mtl.SGD(model.parameters(), lr=0.05), **options)
+    return mtl.fit(
+        model,
+        X,
+        y,
+        loss=mtl.MSELoss(),
+        optimizer=optimizer or mtl.SGD(model.parameters(), lr=0.05),
+        **options,
+    )
 
 
 class Recorder(Callback):
@@ -56,11 +68,25 @@ class Recorder(Callback):
 def test_hooks_run_in_order_with_their_logs() -> None:
     model, X, y = _problem()
     recorder = Recorder()
-    _fit(model, X, y, epochs=2, batch_size=25, validation_split=0.25, metrics=["mae"],
-         callbacks=[recorder])
+    _fit(
+        model,
+        X,
+        y,
+        epochs=2,
+        batch_size=25,
+        validation_split=0.25,
+        metrics=["mae"],
+        callbacks=[recorder],
+    )
     names = [(name, index) for name, index, _ in recorder.calls]
-    epoch = [("epoch_begin", None), ("batch_begin", 0), ("batch_end", 0),
-             ("batch_begin", 1), ("batch_end", 1), ("epoch_end", None)]
+    epoch = [
+        ("epoch_begin", None),
+        ("batch_begin", 0),
+        ("batch_end", 0),
+        ("batch_begin", 1),
+        ("batch_end", 1),
+        ("epoch_end", None),
+    ]
     expected = [("train_begin", None)]
     for number in range(2):
         expected += [(name, number if index is None else index) for name, index in epoch]
@@ -80,8 +106,7 @@ def test_callbacks_reach_the_model_and_optimizer_only_during_fit() -> None:
 
     class Peek(Callback):
         def on_train_begin(self, logs: Logs) -> None:
-            seen.extend([self.model, self.optimizer, self.state.epochs,
-                         self.state.steps_per_epoch])
+            seen.extend([self.model, self.optimizer, self.state.epochs, self.state.steps_per_epoch])
 
     _fit(model, X, y, optimizer=optimizer, batch_size=10, callbacks=[Peek()])
     assert seen == [model, optimizer, 3, 4]
@@ -116,14 +141,20 @@ class Scores(Callback):
         logs[self.name] = self.values[epoch]
 
 
-@pytest.mark.parametrize(("values", "patience", "min_delta", "epochs_run"), [
-    ([5, 4, 3, 2, 1, 0, 0, 0], 0, 0.0, 7),   # stops at the first epoch without improvement
-    ([5, 4, 4, 4, 3, 3, 2, 2], 2, 0.0, 8),   # 2 flat epochs are tolerated, then it improves
-    ([5, 4, 4, 4, 4, 3, 3, 3], 2, 0.0, 5),   # the third flat epoch ends it
-    ([5, 4.9, 4.8, 4.7, 1, 1, 1, 1], 1, 0.5, 3),  # improvements below min_delta do not count
-])
+@pytest.mark.parametrize(
+    ("values", "patience", "min_delta", "epochs_run"),
+    [
+        ([5, 4, 3, 2, 1, 0, 0, 0], 0, 0.0, 7),  # stops at the first epoch without improvement
+        ([5, 4, 4, 4, 3, 3, 2, 2], 2, 0.0, 8),  # 2 flat epochs are tolerated, then it improves
+        ([5, 4, 4, 4, 4, 3, 3, 3], 2, 0.0, 5),  # the third flat epoch ends it
+        ([5, 4.9, 4.8, 4.7, 1, 1, 1, 1], 1, 0.5, 3),  # improvements below min_delta do not count
+    ],
+)
 def test_early_stopping_counts_epochs_without_improvement(
-    values: list[float], patience: int, min_delta: float, epochs_run: int,
+    values: list[float],
+    patience: int,
+    min_delta: float,
+    epochs_run: int,
 ) -> None:
     model, X, y = _problem()
     stopper = EarlyStopping("score", patience=patience, min_delta=min_delta)
@@ -142,8 +173,9 @@ def test_early_stopping_mode_auto_maximises_accuracy() -> None:
     stopper = EarlyStopping("val_accuracy", patience=1)
     assert stopper.mode == "max" and EarlyStopping("val_loss").mode == "min"
     rising_then_flat = [0.5, 0.6, 0.7, 0.7, 0.7, 0.7]
-    history = _fit(model, X, y, epochs=6, callbacks=[Scores("val_accuracy", rising_then_flat),
-                                                      stopper])
+    history = _fit(
+        model, X, y, epochs=6, callbacks=[Scores("val_accuracy", rising_then_flat), stopper]
+    )
     assert len(history) == 5 and stopper.best == 0.7 and stopper.best_epoch == 2
 
 
@@ -179,16 +211,26 @@ def test_restore_best_weights_also_when_training_runs_to_the_end() -> None:
 
 def test_early_stopping_on_real_validation_loss() -> None:
     model, X, y = _problem(200)
-    history = _fit(model, X, y, epochs=500, batch_size=20, validation_split=0.2,
-                   rng=np.random.default_rng(0),
-                   callbacks=[EarlyStopping(patience=3, min_delta=1e-6)])
+    history = _fit(
+        model,
+        X,
+        y,
+        epochs=500,
+        batch_size=20,
+        validation_split=0.2,
+        rng=np.random.default_rng(0),
+        callbacks=[EarlyStopping(patience=3, min_delta=1e-6)],
+    )
     assert len(history) < 500 and history["val_loss"][-1] < 1e-3
 
 
 def test_early_stopping_names_a_missing_monitor() -> None:
     model, X, y = _problem()
-    with pytest.raises(ValueError, match=r"monitor 'val_loss' is not among the logged values "
-                                         r"\['loss'\] \(pass validation_data or validation_split"):
+    with pytest.raises(
+        ValueError,
+        match=r"monitor 'val_loss' is not among the logged values "
+        r"\['loss'\] \(pass validation_data or validation_split",
+    ):
         _fit(model, X, y, callbacks=[EarlyStopping()])
 
 
@@ -215,8 +257,15 @@ def test_schedule_object_steps_once_per_epoch_and_lr_is_logged() -> None:
     model, X, y = _problem()
     optimizer = mtl.SGD(model.parameters(), lr=0.1)
     schedule = mtl.StepLR(optimizer, step_size=2, gamma=0.5)
-    history = _fit(model, X, y, optimizer=optimizer, epochs=5, batch_size=10,
-                   callbacks=[LearningRateScheduler(schedule)])
+    history = _fit(
+        model,
+        X,
+        y,
+        optimizer=optimizer,
+        epochs=5,
+        batch_size=10,
+        callbacks=[LearningRateScheduler(schedule)],
+    )
     assert history["lr"] == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
     assert schedule.last_epoch == 5
 
@@ -224,8 +273,14 @@ def test_schedule_object_steps_once_per_epoch_and_lr_is_logged() -> None:
 def test_schedule_objects_are_accepted_directly_in_callbacks() -> None:
     model, X, y = _problem()
     optimizer = mtl.SGD(model.parameters(), lr=0.1)
-    history = _fit(model, X, y, optimizer=optimizer, epochs=3,
-                   callbacks=[mtl.ExponentialLR(optimizer, gamma=0.1)])
+    history = _fit(
+        model,
+        X,
+        y,
+        optimizer=optimizer,
+        epochs=3,
+        callbacks=[mtl.ExponentialLR(optimizer, gamma=0.1)],
+    )
     assert history["lr"] == pytest.approx([0.1, 0.01, 0.001])
 
 

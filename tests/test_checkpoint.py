@@ -21,15 +21,30 @@ def _problem() -> tuple[np.ndarray, np.ndarray]:
 
 def _model() -> mtl.Sequential:
     rng = np.random.default_rng(1)
-    return mtl.Sequential(mtl.Dense(3, 8, bias=True, rng=rng), mtl.Tanh(),
-                          mtl.Dense(8, 1, bias=True, rng=rng), mtl.Sigmoid())
+    return mtl.Sequential(
+        mtl.Dense(3, 8, bias=True, rng=rng),
+        mtl.Tanh(),
+        mtl.Dense(8, 1, bias=True, rng=rng),
+        mtl.Sigmoid(),
+    )
 
 
 def _fit(model: mtl.Layer, checkpoint: mtl.ModelCheckpoint, epochs: int = 25) -> mtl.History:
     X, y = _problem()
-    return mtl.fit(model, X, y, loss=mtl.MSELoss(), optimizer=mtl.SGD(model.parameters(), lr=2.0),
-                   epochs=epochs, batch_size=16, validation_split=0.25, metrics=["accuracy"],
-                   callbacks=[checkpoint], verbose=0, rng=np.random.default_rng(2))
+    return mtl.fit(
+        model,
+        X,
+        y,
+        loss=mtl.MSELoss(),
+        optimizer=mtl.SGD(model.parameters(), lr=2.0),
+        epochs=epochs,
+        batch_size=16,
+        validation_split=0.25,
+        metrics=["accuracy"],
+        callbacks=[checkpoint],
+        verbose=0,
+        rng=np.random.default_rng(2),
+    )
 
 
 def test_keeps_the_model_of_the_best_epoch(tmp_path: Path) -> None:
@@ -109,8 +124,16 @@ def test_errors(tmp_path: Path) -> None:
     optimizer = mtl.SGD(model.parameters(), lr=0.1)
     no_validation = mtl.ModelCheckpoint(tmp_path / "m.safetensors")
     with pytest.raises(ValueError, match="monitor 'val_loss' is not among the logged values"):
-        mtl.fit(model, X, y, loss=mtl.MSELoss(), optimizer=optimizer, epochs=1, verbose=0,
-                callbacks=[no_validation])
+        mtl.fit(
+            model,
+            X,
+            y,
+            loss=mtl.MSELoss(),
+            optimizer=optimizer,
+            epochs=1,
+            verbose=0,
+            callbacks=[no_validation],
+        )
     with pytest.raises(ValueError, match="cannot fill in filepath"):
         _fit(_model(), mtl.ModelCheckpoint(tmp_path / "{nope}.safetensors", monitor="loss"), 1)
     with pytest.raises(ValueError, match="mode must be"):

@@ -24,15 +24,18 @@ def test_full_batch_by_default_is_the_data_itself() -> None:
     np.testing.assert_array_equal(y_batch, y)
 
 
-@pytest.mark.parametrize(("batch_size", "drop_last", "sizes"), [
-    (3, False, [3, 3, 3, 1]),
-    (3, True, [3, 3, 3]),
-    (5, False, [5, 5]),
-    (5, True, [5, 5]),
-    (20, False, [10]),
-    (20, True, []),
-    (1, False, [1] * 10),
-])
+@pytest.mark.parametrize(
+    ("batch_size", "drop_last", "sizes"),
+    [
+        (3, False, [3, 3, 3, 1]),
+        (3, True, [3, 3, 3]),
+        (5, False, [5, 5]),
+        (5, True, [5, 5]),
+        (20, False, [10]),
+        (20, True, []),
+        (1, False, [1] * 10),
+    ],
+)
 def test_batch_sizes_and_len(batch_size: int, drop_last: bool, sizes: list[int]) -> None:
     X, y = _data()
     batches = Batches(X, y, batch_size=batch_size, drop_last=drop_last)

@@ -91,8 +91,11 @@ def test_float32_model_stays_float32_for_float64_and_int_inputs() -> None:
 @pytest.mark.parametrize(
     ("inputs", "error", "fragment"),
     [
-        (np.ones((4, 3)), mtl.ShapeError,
-         r"expected inputs of shape \(batch, \.\.\., 5\), received shape \(4, 3\)"),
+        (
+            np.ones((4, 3)),
+            mtl.ShapeError,
+            r"expected inputs of shape \(batch, \.\.\., 5\), received shape \(4, 3\)",
+        ),
         (np.ones(5), mtl.ShapeError, r"received shape \(5,\) \(a single sample must be a row"),
         (np.ones((2, 3, 4)), mtl.ShapeError, r"received shape \(2, 3, 4\)"),
         (np.array([["a"] * 5]), TypeError, "must be a numeric array, received dtype <U1"),

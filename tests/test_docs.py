@@ -26,7 +26,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 PAGES = [
-    page for page in sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
+    page
+    for page in sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
     if BLOCK.search(page.read_text())
 ]
 REQUIRES = re.compile(r"^# requires: ([\w.]+)")
@@ -83,16 +84,21 @@ def _quoted_code(page: Path) -> list[tuple[int, str]]:
             continue
         if column < 0 or column >= len(cells) or set(cells[0]) <= set("-: "):
             continue
-        quoted += [(number, span) for span in CODE_SPAN.findall(cells[column])
-                   if any(mark in span for mark in "=(@[")]
+        quoted += [
+            (number, span)
+            for span in CODE_SPAN.findall(cells[column])
+            if any(mark in span for mark in "=(@[")
+        ]
     return quoted
 
 
-@pytest.mark.parametrize("page", sorted((ROOT / "docs").rglob("*.md")),
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "page", sorted((ROOT / "docs").rglob("*.md")), ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_quoted_code_is_still_in_the_library(page: Path) -> None:
-    missing = [f"line {number}: `{span}`" for number, span in _quoted_code(page)
-               if span not in SOURCE]
+    missing = [
+        f"line {number}: `{span}`" for number, span in _quoted_code(page) if span not in SOURCE
+    ]
     assert not missing, (
         f"{page.relative_to(ROOT)} quotes code that is no longer in minitorchless/ "
         "(update the table to the current line):\n  " + "\n  ".join(missing)
@@ -118,8 +124,11 @@ def _public_modules() -> list[str]:
         if path.name == "__init__.py":
             parts = parts[:-1]
             public = [p for p in path.parent.glob("*.py") if not p.name.startswith("_")]
-            public += [p for p in path.parent.iterdir() if p.is_dir()
-                       and (p / "__init__.py").exists() and not p.name.startswith("_")]
+            public += [
+                p
+                for p in path.parent.iterdir()
+                if p.is_dir() and (p / "__init__.py").exists() and not p.name.startswith("_")
+            ]
             if public:
                 continue
         if any(part.startswith("_") for part in parts):
@@ -134,8 +143,7 @@ def test_every_public_module_has_an_api_page() -> None:
         documented |= set(re.findall(r"^::: ([\w.]+)", page.read_text(), re.MULTILINE))
     missing = [name for name in _public_modules() if name not in documented]
     assert not missing, f"add a '::: name' line to a page of docs/api/ for: {missing}"
-    stale = sorted(name for name in documented
-                   if importlib.util.find_spec(name) is None)
+    stale = sorted(name for name in documented if importlib.util.find_spec(name) is None)
     assert not stale, f"docs/api/ documents modules that do not exist: {stale}"
 
 
@@ -143,8 +151,11 @@ def test_every_public_module_has_an_api_page() -> None:
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 
 
-@pytest.mark.parametrize("page", [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))],
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "page",
+    [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
 def test_relative_links_and_images_resolve(page: Path) -> None:
     text = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.DOTALL | re.MULTILINE)
     broken = []
@@ -165,15 +176,20 @@ def test_figure_script_draws_every_committed_figure(tmp_path: Path) -> None:
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     result = subprocess.run(
         [sys.executable, str(ROOT / "docs" / "make_figures.py"), "--out", str(tmp_path)],
-        capture_output=True, text=True, cwd=ROOT, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
         env={**os.environ, "PYTHONPATH": path},
     )
     assert result.returncode == 0, result.stderr
     drawn = {path.name for path in tmp_path.glob("*.png")}
     committed = {path.name for path in (ROOT / "docs" / "figures").glob("*.png")}
     assert drawn == committed, f"drawn {sorted(drawn)}, committed {sorted(committed)}"
-    used = "\n".join(page.read_text() for page in [ROOT / "README.md",
-                                                   *(ROOT / "docs").rglob("*.md")])
+    used = "\n".join(
+        page.read_text() for page in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
+    )
     unused = sorted(name for name in committed if f"figures/{name}" not in used)
     assert not unused, f"figures no page shows: {unused}"
 
@@ -187,7 +203,11 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
             pytest.skip(f"{module} is not installed (pip install '.[docs]')")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
-        capture_output=True, text=True, cwd=ROOT, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert result.returncode == 0, result.stdout + result.stderr

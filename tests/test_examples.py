@@ -11,7 +11,6 @@ from conftest import load_example
 pytest.importorskip("sklearn")  # both examples load their data from scikit-learn
 
 
-
 def test_iris_reaches_its_targets_for_seeds_0_to_9(capsys: pytest.CaptureFixture[str]) -> None:
     iris = load_example("iris")
     results = [iris.main(["--seed", str(seed)]) for seed in range(10)]
@@ -35,7 +34,8 @@ def test_iris_fit_part_reaches_the_loops_weights(capsys: pytest.CaptureFixture[s
 
 
 def test_digits_reaches_96_percent_with_its_real_settings(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     digits = load_example("digits")
     plot = tmp_path / "curves.png"

@@ -56,13 +56,18 @@ def import_graph(root: Path, package: str) -> tuple[dict[str, set[str]], list[st
         for node in _runtime_imports(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.ImportFrom):
                 if node.level:  # relative: resolve against this module's package
-                    base = name.split(".")[: -node.level] if path.name != "__init__.py" else (
-                        name.split(".")[: len(name.split(".")) - node.level + 1])
+                    base = (
+                        name.split(".")[: -node.level]
+                        if path.name != "__init__.py"
+                        else (name.split(".")[: len(name.split(".")) - node.level + 1])
+                    )
                     module = ".".join([*base, *([node.module] if node.module else [])])
                 else:
                     module = node.module or ""
-                targets = [f"{module}.{alias.name}" if f"{module}.{alias.name}" in paths
-                           else module for alias in node.names]
+                targets = [
+                    f"{module}.{alias.name}" if f"{module}.{alias.name}" in paths else module
+                    for alias in node.names
+                ]
                 if module == package and name != package:
                     root_imports.append(f"{name}: {ast.unparse(node)}")
             else:
@@ -97,7 +102,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
                 iterators.pop()
                 continue
             if state.get(step) == 1:
-                return [*path[path.index(step):], step]
+                return [*path[path.index(step) :], step]
             if not state.get(step):
                 state[step] = 1
                 path.append(step)
@@ -128,15 +133,19 @@ def _write(root: Path, files: dict[str, str]) -> None:
 
 
 def test_the_checker_finds_a_lazy_cycle_and_a_root_import(tmp_path: Path) -> None:
-    _write(tmp_path, {
-        "pkg/__init__.py": "from pkg.a import f\n",
-        "pkg/a.py": "from pkg.sub.b import g\n\ndef f():\n    return g()\n",
-        "pkg/sub/__init__.py": "",
-        "pkg/sub/b.py": "def g():\n    from pkg.a import f  # lazy, still a cycle\n    return f\n",
-        "pkg/c.py": "import pkg\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                    "    from pkg.d import h\n",
-        "pkg/d.py": "from pkg.c import *\n",
-    })
+    _write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "from pkg.a import f\n",
+            "pkg/a.py": "from pkg.sub.b import g\n\ndef f():\n    return g()\n",
+            "pkg/sub/__init__.py": "",
+            # a lazy import, and still a cycle
+            "pkg/sub/b.py": "def g():\n    from pkg.a import f\n    return f\n",
+            "pkg/c.py": "import pkg\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+            "    from pkg.d import h\n",
+            "pkg/d.py": "from pkg.c import *\n",
+        },
+    )
     graph, root_imports = import_graph(tmp_path, "pkg")
     assert find_cycle(graph) == ["pkg.a", "pkg.sub.b", "pkg.a"]
     assert root_imports == ["pkg.c: import pkg"]
@@ -145,10 +154,12 @@ def test_the_checker_finds_a_lazy_cycle_and_a_root_import(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     ("edges", "acyclic"),
-    [({"a": {"b"}, "b": {"c"}, "c": set()}, True),
-     ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, False),
-     ({"a": {"a"}}, False),
-     ({"a": {"b", "c"}, "b": {"d"}, "c": {"d"}, "d": set()}, True)],
+    [
+        ({"a": {"b"}, "b": {"c"}, "c": set()}, True),
+        ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, False),
+        ({"a": {"a"}}, False),
+        ({"a": {"b", "c"}, "b": {"d"}, "c": {"d"}, "d": set()}, True),
+    ],
 )
 def test_find_cycle_on_small_graphs(edges: dict[str, set[str]], acyclic: bool) -> None:
     cycle = find_cycle(edges)

@@ -9,11 +9,25 @@ import minitorchless as mtl
 from minitorchless.teaching.inspector import Inspector, dead_fraction, saturated_fraction
 
 
-def _fit_once(model: mtl.Layer, X: np.ndarray, y: np.ndarray, inspector: Inspector,
-              lr: float = 0.1, **kwargs: object) -> None:
+def _fit_once(
+    model: mtl.Layer,
+    X: np.ndarray,
+    y: np.ndarray,
+    inspector: Inspector,
+    lr: float = 0.1,
+    **kwargs: object,
+) -> None:
     optimizer = mtl.SGD(model.parameters(), lr=lr)
-    mtl.fit(model, X, y, loss=mtl.MSELoss(), optimizer=optimizer, verbose=0,
-            callbacks=[inspector], **{"epochs": 1, **kwargs})  # type: ignore[arg-type]
+    mtl.fit(
+        model,
+        X,
+        y,
+        loss=mtl.MSELoss(),
+        optimizer=optimizer,
+        verbose=0,
+        callbacks=[inspector],
+        **{"epochs": 1, **kwargs},
+    )  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------- saturation
@@ -101,8 +115,9 @@ def test_epoch_values_average_the_measured_batches() -> None:
     W = model[0].weight.value.copy()
     # no shuffling, batches of 2, lr tiny enough to leave W unchanged to 1e-12:
     # every=2 measures batches 0 and 2, rows 0-1 and 4-5
-    norms = [np.linalg.norm(X[i:i + 2].T @ (2 / 2 * (X[i:i + 2] @ W - Y[i:i + 2])))
-             for i in (0, 4)]
+    norms = [
+        np.linalg.norm(X[i : i + 2].T @ (2 / 2 * (X[i : i + 2] @ W - Y[i : i + 2]))) for i in (0, 4)
+    ]
     inspector = Inspector(every=2, track_updates=False)
     _fit_once(model, X, Y, inspector, lr=1e-12, batch_size=2, shuffle=False)
     assert inspector.layer_stats["0.weight/grad_norm"] == [pytest.approx(np.mean(norms))]
@@ -117,9 +132,13 @@ def test_one_value_per_epoch_and_a_fresh_record_per_run() -> None:
     _fit_once(model, X, Y, inspector, epochs=4, batch_size=3)
     assert inspector.epochs == [0, 1, 2, 3]
     assert set(inspector.layer_stats) == {
-        "1/mean", "1/std", "1/saturated",
-        "0.weight/grad_norm", "0.weight/update_ratio",
-        "2.weight/grad_norm", "2.weight/update_ratio",
+        "1/mean",
+        "1/std",
+        "1/saturated",
+        "0.weight/grad_norm",
+        "0.weight/update_ratio",
+        "2.weight/grad_norm",
+        "2.weight/update_ratio",
     }
     assert all(len(values) == 4 for values in inspector.layer_stats.values())
     _fit_once(model, X, Y, inspector, epochs=2)
@@ -142,8 +161,9 @@ def test_plot_returns_a_figure_and_needs_a_run() -> None:
     with pytest.raises(RuntimeError, match="nothing recorded yet"):
         inspector.plot()
     rng = np.random.default_rng(7)
-    model = mtl.Sequential(mtl.Dense(2, 3, rng=rng), mtl.ReLU(), mtl.Dense(3, 1, rng=rng),
-                           mtl.Sigmoid())
+    model = mtl.Sequential(
+        mtl.Dense(2, 3, rng=rng), mtl.ReLU(), mtl.Dense(3, 1, rng=rng), mtl.Sigmoid()
+    )
     _fit_once(model, rng.standard_normal((6, 2)), np.ones((6, 1)), inspector, epochs=3)
     figure = inspector.plot()
     assert len(figure.axes) == 4
@@ -158,8 +178,10 @@ def test_the_callback_needs_fit() -> None:
 # ------------------------------------------------------------------ explain
 def _classic(rng: np.random.Generator) -> mtl.Sequential:
     return mtl.Sequential(
-        mtl.Dense(5, 4, rng=rng, init="normal"), mtl.Sigmoid(),
-        mtl.Dense(4, 3, rng=rng, init="normal"), mtl.Sigmoid(),
+        mtl.Dense(5, 4, rng=rng, init="normal"),
+        mtl.Sigmoid(),
+        mtl.Dense(4, 3, rng=rng, init="normal"),
+        mtl.Sigmoid(),
     )
 
 
@@ -177,14 +199,33 @@ def test_explain_matches_the_deltas_computed_by_hand() -> None:
     explanation = mtl.explain(model, X, Y, mtl.MSELoss(), print_fn=None)
 
     assert explanation.loss == pytest.approx(np.mean((A2 - Y) ** 2))
-    expected = {"Z1": X @ W1, "A1": A1, "A2": A2, "dL/dA2": 2 / Y.size * (A2 - Y),
-                "delta2": delta2, "dL/dW2": A1.T @ delta2, "dL/dA1": delta2 @ W2.T,
-                "delta1": delta1, "dL/dW1": X.T @ delta1, "dL/dX": delta1 @ W1.T}
+    expected = {
+        "Z1": X @ W1,
+        "A1": A1,
+        "A2": A2,
+        "dL/dA2": 2 / Y.size * (A2 - Y),
+        "delta2": delta2,
+        "dL/dW2": A1.T @ delta2,
+        "dL/dA1": delta2 @ W2.T,
+        "delta1": delta1,
+        "dL/dW1": X.T @ delta1,
+        "dL/dX": delta1 @ W1.T,
+    }
     for name, value in expected.items():
         np.testing.assert_allclose(explanation[name], value, rtol=1e-12, err_msg=name)
     assert [step.name for step in explanation.steps] == [
-        "Z1", "A1", "Z2", "A2", "L", "dL/dA2", "delta2", "dL/dW2", "dL/dA1", "delta1",
-        "dL/dW1", "dL/dX",
+        "Z1",
+        "A1",
+        "Z2",
+        "A2",
+        "L",
+        "dL/dA2",
+        "delta2",
+        "dL/dW2",
+        "dL/dA1",
+        "delta1",
+        "dL/dW1",
+        "dL/dX",
     ]
 
 
@@ -221,7 +262,8 @@ def test_explain_leaves_the_model_untouched() -> None:
 def test_explain_other_activations_biases_and_opaque_layers() -> None:
     rng = np.random.default_rng(3)
     model = mtl.Sequential(
-        mtl.Dense(3, 4, bias=True, rng=rng), mtl.ReLU(),
+        mtl.Dense(3, 4, bias=True, rng=rng),
+        mtl.ReLU(),
         mtl.Sequential(mtl.Dense(4, 2, rng=rng), mtl.Tanh()),
         mtl.Dropout(0.0, rng=rng),
     )
@@ -243,8 +285,9 @@ def test_explain_rejects_wrong_arguments() -> None:
         mtl.explain("model", np.ones((1, 1)), np.ones((1, 1)), mtl.MSELoss())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="loss must be a Loss"):
         mtl.explain(mtl.Dense(1, 1), np.ones((1, 1)), np.ones((1, 1)), "mse")  # type: ignore[arg-type]
-    explanation = mtl.explain(mtl.Dense(1, 1), np.ones((1, 1)), np.ones((1, 1)), mtl.MSELoss(),
-                              print_fn=None)
+    explanation = mtl.explain(
+        mtl.Dense(1, 1), np.ones((1, 1)), np.ones((1, 1)), mtl.MSELoss(), print_fn=None
+    )
     with pytest.raises(KeyError, match="no value named 'delta9'"):
         explanation["delta9"]
 
@@ -266,13 +309,28 @@ def test_the_record_goes_into_the_history() -> None:
     model = mtl.Sequential(mtl.Dense(2, 3, rng=rng), mtl.Sigmoid(), mtl.Dense(3, 1, rng=rng))
     X, Y = rng.standard_normal((8, 2)), rng.standard_normal((8, 1))
     inspector = Inspector()
-    history = mtl.fit(model, X, Y, loss=mtl.MSELoss(), optimizer=mtl.SGD(model.parameters(),
-                      lr=0.1), epochs=3, callbacks=[inspector], verbose=0)
+    history = mtl.fit(
+        model,
+        X,
+        Y,
+        loss=mtl.MSELoss(),
+        optimizer=mtl.SGD(model.parameters(), lr=0.1),
+        epochs=3,
+        callbacks=[inspector],
+        verbose=0,
+    )
     assert history.layer_stats is inspector.layer_stats
     assert len(history.layer_stats["1/saturated"]) == 3
     assert "1/saturated" not in history.history  # history.plot() stays about the loss
-    again = mtl.fit(model, X, Y, loss=mtl.MSELoss(), optimizer=mtl.SGD(model.parameters(),
-                    lr=0.1), epochs=2, verbose=0)
+    again = mtl.fit(
+        model,
+        X,
+        Y,
+        loss=mtl.MSELoss(),
+        optimizer=mtl.SGD(model.parameters(), lr=0.1),
+        epochs=2,
+        verbose=0,
+    )
     assert again.layer_stats == {}
 
 
@@ -281,5 +339,4 @@ def test_explain_refuses_a_shared_layer_rather_than_show_wrong_numbers() -> None
     shared = mtl.Dense(3, 3, rng=rng)
     model = mtl.Sequential(shared, mtl.Tanh(), shared)
     with pytest.raises(ValueError, match=r"Dense at '0' is used again at '2'"):
-        mtl.explain(model, rng.standard_normal((2, 3)), rng.standard_normal((2, 3)),
-                    mtl.MSELoss())
+        mtl.explain(model, rng.standard_normal((2, 3)), rng.standard_normal((2, 3)), mtl.MSELoss())

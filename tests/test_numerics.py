@@ -10,8 +10,11 @@ import pytest
 import minitorchless as mtl
 
 ACTIVATIONS = sorted(
-    (cls for cls in vars(mtl).values()
-     if isinstance(cls, type) and issubclass(cls, mtl.Activation) and cls is not mtl.Activation),
+    (
+        cls
+        for cls in vars(mtl).values()
+        if isinstance(cls, type) and issubclass(cls, mtl.Activation) and cls is not mtl.Activation
+    ),
     key=lambda cls: cls.__name__,
 )
 

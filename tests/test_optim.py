@@ -31,8 +31,7 @@ CASES: list[tuple[type[mtl.Optimizer], str, dict[str, Any]]] = [
     (mtl.RMSprop, "RMSprop", {"lr": 1e-2}),
     (mtl.RMSprop, "RMSprop", {"lr": 1e-2, "alpha": 0.9, "momentum": 0.9}),
     (mtl.RMSprop, "RMSprop", {"lr": 1e-2, "centered": True}),
-    (mtl.RMSprop, "RMSprop", {"lr": 1e-2, "centered": True, "momentum": 0.5,
-                              "weight_decay": 0.1}),
+    (mtl.RMSprop, "RMSprop", {"lr": 1e-2, "centered": True, "momentum": 0.5, "weight_decay": 0.1}),
     (mtl.RMSprop, "RMSprop", {"lr": 1e-3, "alpha": 0.5, "eps": 1e-3, "weight_decay": 0.01}),
 ]
 IDS = [f"{torch_name}-{kwargs}" for _, torch_name, kwargs in CASES]
@@ -71,14 +70,18 @@ def test_matches_torch_step_by_step(
         reference.step()
         for index, (parameter, tensor) in enumerate(zip(ours, theirs, strict=True)):
             np.testing.assert_allclose(
-                parameter.value, tensor.detach().numpy(), rtol=1e-10, atol=1e-13,
+                parameter.value,
+                tensor.detach().numpy(),
+                rtol=1e-10,
+                atol=1e-13,
                 err_msg=f"parameter {index} after step {step + 1}",
             )
 
 
 @pytest.mark.parametrize(("cls", "torch_name", "kwargs"), CASES, ids=IDS)
-def test_float32_stays_float32(cls: type[mtl.Optimizer], torch_name: str,
-                               kwargs: dict[str, Any]) -> None:
+def test_float32_stays_float32(
+    cls: type[mtl.Optimizer], torch_name: str, kwargs: dict[str, Any]
+) -> None:
     initial, grads = _problem(1)
     single, double = _parameters(initial, np.float32), _parameters(initial)
     optimizers = cls(single, **kwargs), cls(double, **kwargs)
@@ -186,11 +189,17 @@ def test_sgd_hyper_parameters(kwargs: dict[str, Any], pattern: str) -> None:
 @pytest.mark.parametrize("cls", [mtl.Adam, mtl.AdamW])
 @pytest.mark.parametrize(
     ("betas", "which", "value"),
-    [((1.0, 0.999), 0, "1.0"), ((0.9, 1.0), 1, "1.0"), ((-0.1, 0.999), 0, "-0.1"),
-     ((0.9, 1.5), 1, "1.5"), ((0.9, float("nan")), 1, "nan")],
+    [
+        ((1.0, 0.999), 0, "1.0"),
+        ((0.9, 1.0), 1, "1.0"),
+        ((-0.1, 0.999), 0, "-0.1"),
+        ((0.9, 1.5), 1, "1.5"),
+        ((0.9, float("nan")), 1, "nan"),
+    ],
 )
-def test_adam_betas_outside_0_1(cls: type[mtl.Adam], betas: tuple[float, float], which: int,
-                                value: str) -> None:
+def test_adam_betas_outside_0_1(
+    cls: type[mtl.Adam], betas: tuple[float, float], which: int, value: str
+) -> None:
     with pytest.raises(ValueError, match=rf"{cls.__name__}: betas\[{which}\] .*\[0, 1\).*{value}"):
         cls([mtl.Parameter(np.zeros(2))], betas=betas)
 
@@ -241,8 +250,11 @@ def test_defaults_follow_torch() -> None:
 
 def test_adam_on_a_float32_model_keeps_everything_float32() -> None:
     rng = np.random.default_rng(0)
-    model = mtl.Sequential(mtl.Dense(4, 8, bias=True, rng=rng, dtype=np.float32), mtl.ReLU(),
-                           mtl.Dense(8, 3, rng=rng, dtype=np.float32))
+    model = mtl.Sequential(
+        mtl.Dense(4, 8, bias=True, rng=rng, dtype=np.float32),
+        mtl.ReLU(),
+        mtl.Dense(8, 3, rng=rng, dtype=np.float32),
+    )
     loss_fn = mtl.CrossEntropyLoss()
     optimizer = mtl.Adam(model.parameters(), lr=1e-2)
     inputs, labels = rng.standard_normal((16, 4)), rng.integers(0, 3, 16)

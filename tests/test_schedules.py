@@ -16,15 +16,27 @@ EPOCHS = 30
 
 # name -> (our schedule(optimizer), torch scheduler class name, its keyword arguments)
 SCHEDULES: dict[str, tuple[Callable[[mtl.Optimizer], mtl.LRScheduler], str, dict[str, Any]]] = {
-    "StepLR": (lambda opt: mtl.StepLR(opt, step_size=7, gamma=0.5), "StepLR",
-               {"step_size": 7, "gamma": 0.5}),
+    "StepLR": (
+        lambda opt: mtl.StepLR(opt, step_size=7, gamma=0.5),
+        "StepLR",
+        {"step_size": 7, "gamma": 0.5},
+    ),
     "StepLR(default gamma)": (lambda opt: mtl.StepLR(opt, 4), "StepLR", {"step_size": 4}),
-    "ExponentialLR": (lambda opt: mtl.ExponentialLR(opt, gamma=0.9), "ExponentialLR",
-                      {"gamma": 0.9}),
-    "CosineAnnealingLR": (lambda opt: mtl.CosineAnnealingLR(opt, T_max=10, eta_min=1e-3),
-                          "CosineAnnealingLR", {"T_max": 10, "eta_min": 1e-3}),
-    "CosineAnnealingLR(eta_min=0)": (lambda opt: mtl.CosineAnnealingLR(opt, T_max=EPOCHS),
-                                     "CosineAnnealingLR", {"T_max": EPOCHS}),
+    "ExponentialLR": (
+        lambda opt: mtl.ExponentialLR(opt, gamma=0.9),
+        "ExponentialLR",
+        {"gamma": 0.9},
+    ),
+    "CosineAnnealingLR": (
+        lambda opt: mtl.CosineAnnealingLR(opt, T_max=10, eta_min=1e-3),
+        "CosineAnnealingLR",
+        {"T_max": 10, "eta_min": 1e-3},
+    ),
+    "CosineAnnealingLR(eta_min=0)": (
+        lambda opt: mtl.CosineAnnealingLR(opt, T_max=EPOCHS),
+        "CosineAnnealingLR",
+        {"T_max": EPOCHS},
+    ),
 }
 
 
@@ -73,8 +85,16 @@ def test_closed_forms() -> None:
         cosine.step()
         values.append(optimizer.lr)
     half = (1 + math.cos(math.pi / 4)) / 2
-    expected = [0.2 + 0.8 * half, 0.6, 0.2 + 0.8 * (1 - half), 0.2,  # down to eta_min at T_max
-                0.2 + 0.8 * (1 - half), 0.6, 0.2 + 0.8 * half, 1.0]  # and back up, as in torch
+    expected = [
+        0.2 + 0.8 * half,
+        0.6,
+        0.2 + 0.8 * (1 - half),
+        0.2,  # down to eta_min at T_max
+        0.2 + 0.8 * (1 - half),
+        0.6,
+        0.2 + 0.8 * half,
+        1.0,
+    ]  # and back up, as in torch
     np.testing.assert_allclose(values, expected, atol=1e-15)
 
 
@@ -116,20 +136,36 @@ def test_a_manual_change_lasts_until_the_next_step() -> None:
     ("build", "error", "pattern"),
     [
         (lambda opt: mtl.StepLR(opt, step_size=0), ValueError, "StepLR: step_size must be >= 1"),
-        (lambda opt: mtl.StepLR(opt, step_size=2.5), TypeError,
-         "StepLR: step_size must be an integer"),
-        (lambda opt: mtl.StepLR(opt, 2, gamma=0), ValueError,
-         "StepLR: gamma must be finite and > 0"),
-        (lambda opt: mtl.ExponentialLR(opt, gamma=-0.5), ValueError,
-         "ExponentialLR: gamma must be finite and > 0"),
-        (lambda opt: mtl.CosineAnnealingLR(opt, T_max=0), ValueError,
-         "CosineAnnealingLR: T_max must be >= 1"),
-        (lambda opt: mtl.CosineAnnealingLR(opt, T_max=5, eta_min=-1e-3), ValueError,
-         "CosineAnnealingLR: eta_min must be finite and >= 0"),
+        (
+            lambda opt: mtl.StepLR(opt, step_size=2.5),
+            TypeError,
+            "StepLR: step_size must be an integer",
+        ),
+        (
+            lambda opt: mtl.StepLR(opt, 2, gamma=0),
+            ValueError,
+            "StepLR: gamma must be finite and > 0",
+        ),
+        (
+            lambda opt: mtl.ExponentialLR(opt, gamma=-0.5),
+            ValueError,
+            "ExponentialLR: gamma must be finite and > 0",
+        ),
+        (
+            lambda opt: mtl.CosineAnnealingLR(opt, T_max=0),
+            ValueError,
+            "CosineAnnealingLR: T_max must be >= 1",
+        ),
+        (
+            lambda opt: mtl.CosineAnnealingLR(opt, T_max=5, eta_min=-1e-3),
+            ValueError,
+            "CosineAnnealingLR: eta_min must be finite and >= 0",
+        ),
     ],
 )
-def test_bad_arguments(build: Callable[[mtl.Optimizer], Any], error: type[Exception],
-                       pattern: str) -> None:
+def test_bad_arguments(
+    build: Callable[[mtl.Optimizer], Any], error: type[Exception], pattern: str
+) -> None:
     with pytest.raises(error, match=pattern):
         build(_optimizer())
 

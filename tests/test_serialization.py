@@ -89,9 +89,15 @@ def test_file_layout_is_documented_json(tmp_path: Path) -> None:
     architecture = json.loads(metadata["architecture"])
     assert architecture["root"] == 4
     assert [entry["type"] for entry in architecture["layers"]] == [
-        "Dense", "Sigmoid", "Dense", "Sigmoid", "Sequential"]
+        "Dense",
+        "Sigmoid",
+        "Dense",
+        "Sigmoid",
+        "Sequential",
+    ]
     assert architecture["layers"][4]["config"] == {
-        "layers": [{"$layer": 0}, {"$layer": 1}, {"$layer": 2}, {"$layer": 3}]}
+        "layers": [{"$layer": 0}, {"$layer": 1}, {"$layer": 2}, {"$layer": 3}]
+    }
     assert sorted(arrays) == ["0.weight", "2.weight"]
 
 
@@ -103,7 +109,8 @@ def test_non_contiguous_weights_are_saved_correctly(tmp_path: Path) -> None:
     dense.weight.value = transposed
     mtl.save(dense, tmp_path / "t.safetensors")
     np.testing.assert_array_equal(
-        safetensors.numpy.load_file(tmp_path / "t.safetensors")["weight"], transposed)
+        safetensors.numpy.load_file(tmp_path / "t.safetensors")["weight"], transposed
+    )
     loaded = mtl.load(tmp_path / "t.safetensors")
     assert isinstance(loaded, mtl.Dense)
     np.testing.assert_array_equal(loaded.weight.value, transposed)
@@ -140,8 +147,11 @@ class Scale(mtl.Layer):
 
 
 OPTIONS = {
-    "tuple": (1, "two", None), "list": [1.5, [True, False]], "$odd": {"$layer": "not a ref"},
-    "numpy": np.float32(0.5), "nan": float("nan"),
+    "tuple": (1, "two", None),
+    "list": [1.5, [True, False]],
+    "$odd": {"$layer": "not a ref"},
+    "numpy": np.float32(0.5),
+    "nan": float("nan"),
 }
 
 
@@ -245,8 +255,9 @@ def test_load_weights_asks_the_layout_of_foreign_files(tmp_path: Path) -> None:
 
 def test_mismatched_weights_name_keys_and_shapes_and_leave_the_model(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    saved = mtl.Sequential(mtl.Dense(4, 3, rng=rng), mtl.Tanh(),
-                           mtl.Dense(3, 2, bias=True, rng=rng))
+    saved = mtl.Sequential(
+        mtl.Dense(4, 3, rng=rng), mtl.Tanh(), mtl.Dense(3, 2, bias=True, rng=rng)
+    )
     mtl.save_weights(saved, tmp_path / "w.safetensors")
     other = mtl.Sequential(mtl.Dense(4, 3, rng=rng), mtl.Dense(3, 2, rng=rng))
     before = other.state_dict()
@@ -256,12 +267,16 @@ def test_mismatched_weights_name_keys_and_shapes_and_leave_the_model(tmp_path: P
     assert sorted(keys.value.unexpected) == ["2.bias", "2.weight"]
     assert isinstance(keys.value, mtl.StateDictError)
 
-    wider = mtl.Sequential(mtl.Dense(4, 5, rng=rng), mtl.Tanh(),
-                           mtl.Dense(5, 2, bias=True, rng=rng))
+    wider = mtl.Sequential(
+        mtl.Dense(4, 5, rng=rng), mtl.Tanh(), mtl.Dense(5, 2, bias=True, rng=rng)
+    )
     with pytest.raises(mtl.ShapeMismatchError) as shapes:
         mtl.load_weights(wider, tmp_path / "w.safetensors")
     assert (shapes.value.key, shapes.value.expected, shapes.value.received) == (
-        "0.weight", (4, 5), (4, 3))
+        "0.weight",
+        (4, 5),
+        (4, 3),
+    )
     assert "(4, 5)" in str(shapes.value) and "(4, 3)" in str(shapes.value)
     for key, value in other.state_dict().items():
         np.testing.assert_array_equal(value, before[key])

@@ -28,8 +28,12 @@ from minitorchless.serialization._files import read_safetensors
 def _model() -> mtl.Layer:
     rng = np.random.default_rng(0)
     return mtl.Sequential(
-        mtl.Dense(3, 4, bias=True, rng=rng), mtl.Tanh(), mtl.Dropout(0.3, rng=rng),
-        mtl.Residual(mtl.Dense(4, 4, rng=rng)), mtl.Dense(4, 2, rng=rng), mtl.Softmax(),
+        mtl.Dense(3, 4, bias=True, rng=rng),
+        mtl.Tanh(),
+        mtl.Dropout(0.3, rng=rng),
+        mtl.Residual(mtl.Dense(4, 4, rng=rng)),
+        mtl.Dense(4, 2, rng=rng),
+        mtl.Softmax(),
     )
 
 
@@ -274,8 +278,9 @@ def test_fuzzed_architectures_raise_only_documented_errors(
 # not a format problem
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 300) | st.floats() | st.text(max_size=6),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=4), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -302,9 +307,18 @@ def test_a_tiny_file_cannot_declare_a_huge_layer(tmp_path: Path) -> None:
     from safetensors.numpy import save_file
 
     architecture = {
-        "layers": [{"type": "Dense", "config": {"in_features": 100_000, "out_features": 100_000,
-                                                "bias": False, "dtype": "float64"},
-                    "training": True}],
+        "layers": [
+            {
+                "type": "Dense",
+                "config": {
+                    "in_features": 100_000,
+                    "out_features": 100_000,
+                    "bias": False,
+                    "dtype": "float64",
+                },
+                "training": True,
+            }
+        ],
         "root": 0,
     }
     good = tmp_path / "good.safetensors"

@@ -48,8 +48,11 @@ def residual_module(in_features: int, out_features: int, rng: np.random.Generato
         [
             ("h", mtl.Dense(in_features, 32, bias=True, rng=rng), "x"),
             ("a", Swish(), "h"),
-            ("r", mtl.Residual(mtl.Sequential(mtl.Dense(32, 32, bias=True, rng=rng),
-                                              mtl.Tanh())), "a"),
+            (
+                "r",
+                mtl.Residual(mtl.Sequential(mtl.Dense(32, 32, bias=True, rng=rng), mtl.Tanh())),
+                "a",
+            ),
             ("out", mtl.Dense(32, out_features, bias=True, rng=rng), "r"),
         ],
         "out",
@@ -74,8 +77,9 @@ def test_array_api_check_with_the_array_api_enabled() -> None:
         "    check_array_api_input(type(estimator).__name__, estimator, 'numpy',\n"
         "                          expect_only_array_outputs=False)\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True,
-                   env={**os.environ, "SCIPY_ARRAY_API": "1"})
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, env={**os.environ, "SCIPY_ARRAY_API": "1"}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +93,10 @@ def test_pipeline_grid_search_and_cross_validation(iris: tuple[np.ndarray, ...])
     pipeline = make_pipeline(StandardScaler(), NeuralNetClassifier(epochs=100, random_state=0))
     search = GridSearchCV(
         pipeline,
-        {"neuralnetclassifier__hidden_layer_sizes": [(8,), (16, 16)],
-         "neuralnetclassifier__learning_rate": [1e-2, 3e-2]},
+        {
+            "neuralnetclassifier__hidden_layer_sizes": [(8,), (16, 16)],
+            "neuralnetclassifier__learning_rate": [1e-2, 3e-2],
+        },
         cv=3,
     )
     search.fit(X_train, y_train)
@@ -115,8 +121,10 @@ def test_predict_proba(iris: tuple[np.ndarray, ...]) -> None:
 
 def test_custom_layers_and_graphs_through_module(iris: tuple[np.ndarray, ...]) -> None:
     X_train, X_test, y_train, y_test = iris
-    clf = make_pipeline(StandardScaler(), NeuralNetClassifier(
-        module=residual_module, learning_rate=1e-2, epochs=60, random_state=0))
+    clf = make_pipeline(
+        StandardScaler(),
+        NeuralNetClassifier(module=residual_module, learning_rate=1e-2, epochs=60, random_state=0),
+    )
     clf.fit(X_train, y_train)
     assert clf.score(X_test, y_test) >= 0.9
     assert isinstance(clf[-1].model_, mtl.Graph)
@@ -128,8 +136,9 @@ def test_regressor_one_and_several_targets() -> None:
     reg = NeuralNetRegressor((32,), learning_rate=1e-2, random_state=0).fit(X, y)
     assert reg.predict(X).shape == (200, 2) and reg.n_outputs_ == 2
     assert reg.score(X, y) > 0.95
-    single = NeuralNetRegressor((), loss="l1", optimizer="sgd", learning_rate=0.05,
-                                batch_size=None, random_state=0).fit(X, y[:, 0])
+    single = NeuralNetRegressor(
+        (), loss="l1", optimizer="sgd", learning_rate=0.05, batch_size=None, random_state=0
+    ).fit(X, y[:, 0])
     assert single.predict(X).shape == (200,)
     assert single.score(X, y[:, 0]) > 0.95  # the data are linear: a linear model fits them
 
@@ -171,8 +180,10 @@ def test_bad_parameters_fail_in_fit(params: dict[str, Any], error: type, match: 
 def test_other_losses_and_optimizers(iris: tuple[np.ndarray, ...]) -> None:
     X_train, X_test, y_train, y_test = iris
     loss = mtl.CrossEntropyLoss()
-    clf = make_pipeline(StandardScaler(), NeuralNetClassifier(
-        (16,), loss=loss, optimizer=mtl.SGD, learning_rate=0.1, random_state=0))
+    clf = make_pipeline(
+        StandardScaler(),
+        NeuralNetClassifier((16,), loss=loss, optimizer=mtl.SGD, learning_rate=0.1, random_state=0),
+    )
     assert clf.fit(X_train, y_train).score(X_test, y_test) >= 0.85
     assert clf[-1].loss is loss  # the parameter is left as given; a copy is trained
 

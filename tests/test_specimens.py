@@ -14,7 +14,9 @@ import minitorchless.layers as layer_zoo
 
 def _exported_layers() -> set[type]:
     return {
-        obj for namespace in (mtl, layer_zoo) for obj in vars(namespace).values()
+        obj
+        for namespace in (mtl, layer_zoo)
+        for obj in vars(namespace).values()
         if isinstance(obj, type) and issubclass(obj, mtl.Layer) and not inspect.isabstract(obj)
     }
 

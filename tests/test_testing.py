@@ -87,8 +87,11 @@ class Linear(mtl.Layer):
     def backward(self, grad_output: Any) -> Any:
         x = self.saved()
         n = len(x)
-        grad_w = {"transpose": (grad_output.T @ x), "averaged": x.T @ grad_output / n,
-                  "sign": -(x.T @ grad_output)}.get(self.bug, x.T @ grad_output)
+        grad_w = {
+            "transpose": (grad_output.T @ x),
+            "averaged": x.T @ grad_output / n,
+            "sign": -(x.T @ grad_output),
+        }.get(self.bug, x.T @ grad_output)
         grad_b = grad_output[0] if self.bug == "bias" else grad_output.sum(axis=0)
         self.weight.grad += grad_w
         self.bias.grad += grad_b
@@ -127,8 +130,7 @@ def test_gradcheck_failure_names_tensor_index_values_and_error() -> None:
 
 
 def test_gradcheck_names_the_broken_parameter() -> None:
-    model = mtl.Sequential(mtl.Dense(3, 3, rng=np.random.default_rng(0)),
-                           Linear(3, 3, bug="sign"))
+    model = mtl.Sequential(mtl.Dense(3, 3, rng=np.random.default_rng(0)), Linear(3, 3, bug="sign"))
     with pytest.raises(GradcheckError, match=r"1\.weight\[") as info:
         gradcheck(model, X)
     assert "1.bias" not in str(info.value)
@@ -168,8 +170,7 @@ def test_the_kit_draws_are_independent_of_the_users_seed() -> None:
 # ---------------------------------------------------------- the contract rules
 @pytest.mark.parametrize(
     ("bug", "rule"),
-    [("mutate", "inputs untouched"), ("upcast", "dtype kept"),
-     ("assign", "`=` instead of `\\+=`")],
+    [("mutate", "inputs untouched"), ("upcast", "dtype kept"), ("assign", "`=` instead of `\\+=`")],
 )
 def test_check_layer_catches_contract_breaks(bug: str, rule: str) -> None:
     x = np.random.default_rng(0).standard_normal((3, 2)).astype(np.float32)
@@ -217,8 +218,11 @@ def test_a_parameter_left_out_of_the_list_is_caught() -> None:
         def forward(self, inputs: Any) -> Any:
             return super().forward(inputs) + self.offset.value
 
-    with pytest.raises(LayerCheckError, match=r"layer\.offset is a parameter the layer does "
-                                              r"not list.*add_parameter"):
+    with pytest.raises(
+        LayerCheckError,
+        match=r"layer\.offset is a parameter the layer does "
+        r"not list.*add_parameter",
+    ):
         check_layer(Hidden(3), X)
 
 
@@ -255,8 +259,11 @@ def test_a_config_that_cannot_rebuild_is_caught() -> None:
         def get_config(self) -> dict[str, Any]:
             return {"bug": self.bug}  # forgets features
 
-    with pytest.raises(LayerCheckError, match=r"get_config: .*from_config\(get_config\(\)\) "
-                                              r"fails: TypeError.*features"):
+    with pytest.raises(
+        LayerCheckError,
+        match=r"get_config: .*from_config\(get_config\(\)\) "
+        r"fails: TypeError.*features",
+    ):
         check_layer(Unconfigured(3), X)
 
 
@@ -291,7 +298,8 @@ class Lookup(mtl.Layer):
         super().__init__()
         self.rows, self.width, self.none = rows, width, none
         self.table = self.add_parameter(
-            "table", np.random.default_rng(0).standard_normal((rows, width)))
+            "table", np.random.default_rng(0).standard_normal((rows, width))
+        )
 
     def forward(self, inputs: Any) -> Any:
         indices = np.asarray(inputs)

@@ -22,22 +22,36 @@ import minitorchless as mtl
 def _model(rng: np.random.Generator) -> mtl.Sequential:
     """One of every layer with a torch.nn twin, in the order of ``_torch_twin``."""
     return mtl.Sequential(
-        mtl.Dense(5, 8, bias=True, rng=rng), mtl.Sigmoid(),
-        mtl.Dense(8, 7, rng=rng), mtl.Tanh(),
-        mtl.Dense(7, 6, bias=True, rng=rng), mtl.ReLU(),
-        mtl.Dense(6, 6, rng=rng), mtl.LeakyReLU(0.05), mtl.Identity(), mtl.Dropout(0.5, rng=rng),
-        mtl.Dense(6, 3, bias=True, rng=rng), mtl.Softmax(),
+        mtl.Dense(5, 8, bias=True, rng=rng),
+        mtl.Sigmoid(),
+        mtl.Dense(8, 7, rng=rng),
+        mtl.Tanh(),
+        mtl.Dense(7, 6, bias=True, rng=rng),
+        mtl.ReLU(),
+        mtl.Dense(6, 6, rng=rng),
+        mtl.LeakyReLU(0.05),
+        mtl.Identity(),
+        mtl.Dropout(0.5, rng=rng),
+        mtl.Dense(6, 3, bias=True, rng=rng),
+        mtl.Softmax(),
     )
 
 
 def _torch_twin(torch: ModuleType) -> Any:
     nn = torch.nn
     return nn.Sequential(
-        nn.Linear(5, 8), nn.Sigmoid(),
-        nn.Linear(8, 7, bias=False), nn.Tanh(),
-        nn.Linear(7, 6), nn.ReLU(),
-        nn.Linear(6, 6, bias=False), nn.LeakyReLU(0.05), nn.Identity(), nn.Dropout(0.5),
-        nn.Linear(6, 3), nn.Softmax(dim=-1),
+        nn.Linear(5, 8),
+        nn.Sigmoid(),
+        nn.Linear(8, 7, bias=False),
+        nn.Tanh(),
+        nn.Linear(7, 6),
+        nn.ReLU(),
+        nn.Linear(6, 6, bias=False),
+        nn.LeakyReLU(0.05),
+        nn.Identity(),
+        nn.Dropout(0.5),
+        nn.Linear(6, 3),
+        nn.Softmax(dim=-1),
     )
 
 
@@ -78,7 +92,15 @@ def test_names_and_layouts_without_torch() -> None:
     model = _model(np.random.default_rng(0))
     state = mtl.to_torch_state_dict(model)
     assert list(state) == [
-        "0.weight", "0.bias", "2.weight", "4.weight", "4.bias", "6.weight", "10.weight", "10.bias"]
+        "0.weight",
+        "0.bias",
+        "2.weight",
+        "4.weight",
+        "4.bias",
+        "6.weight",
+        "10.weight",
+        "10.bias",
+    ]
     assert state["0.weight"].shape == (8, 5)  # nn.Linear's (out_features, in_features)
     np.testing.assert_array_equal(state["0.weight"], model[0].weight.value.T)
     assert all(array.flags.c_contiguous for array in state.values())
@@ -113,8 +135,9 @@ def test_a_file_in_torch_layout_loads_into_torch(torch: ModuleType, tmp_path: Pa
     model = _model(np.random.default_rng(0))
     mtl.save_weights(model, tmp_path / "for_torch.safetensors", layout="torch")
     twin = _torch_twin(torch)
-    twin.load_state_dict(safetensors.torch.load_file(tmp_path / "for_torch.safetensors"),
-                         strict=True)
+    twin.load_state_dict(
+        safetensors.torch.load_file(tmp_path / "for_torch.safetensors"), strict=True
+    )
     _same_outputs(model, twin, torch)
 
 
@@ -138,8 +161,7 @@ def test_float32_models_take_float64_tensors(torch: ModuleType) -> None:
     model = _model(np.random.default_rng(0)).to(np.float32)
     mtl.from_torch_state_dict(model, twin.state_dict())
     assert model.dtype == np.float32
-    np.testing.assert_allclose(model[0].weight.value, twin[0].weight.detach().numpy().T,
-                               rtol=1e-6)
+    np.testing.assert_allclose(model[0].weight.value, twin[0].weight.detach().numpy().T, rtol=1e-6)
 
 
 def test_containers_keep_their_child_names(torch: ModuleType) -> None:
@@ -207,7 +229,10 @@ def test_bad_state_dicts_are_refused_and_change_nothing() -> None:
     with pytest.raises(mtl.ShapeMismatchError) as shapes:
         mtl.from_torch_state_dict(model, not_transposed)
     assert (shapes.value.key, shapes.value.expected, shapes.value.received) == (
-        "2.weight", (7, 8), (8, 7))
+        "2.weight",
+        (7, 8),
+        (8, 7),
+    )
 
     with pytest.raises(mtl.StateDictError, match="numeric"):
         mtl.from_torch_state_dict(model, {**good, "0.bias": np.array(["a"] * 8)})
@@ -240,8 +265,17 @@ def test_a_trained_model_runs_identically_everywhere(torch: ModuleType, tmp_path
     X = rng.standard_normal((150, 5))
     labels = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int) + (X[:, 2] > 0.5)
     model = mtl.Sequential(*_model(rng)[:-1])  # logits: cross-entropy fuses the softmax in
-    mtl.fit(model, X, labels, loss=mtl.CrossEntropyLoss(), epochs=30, batch_size=32,
-            optimizer=mtl.Adam(model.parameters(), lr=1e-2), verbose=0, rng=rng)
+    mtl.fit(
+        model,
+        X,
+        labels,
+        loss=mtl.CrossEntropyLoss(),
+        epochs=30,
+        batch_size=32,
+        optimizer=mtl.Adam(model.parameters(), lr=1e-2),
+        verbose=0,
+        rng=rng,
+    )
     model.eval()
     expected = model(X)
 
@@ -253,11 +287,13 @@ def test_a_trained_model_runs_identically_everywhere(torch: ModuleType, tmp_path
     twin.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
     twin.eval()
     with torch.no_grad():
-        np.testing.assert_allclose(twin(torch.from_numpy(X)).numpy(), expected, rtol=1e-12,
-                                   atol=1e-14)
+        np.testing.assert_allclose(
+            twin(torch.from_numpy(X)).numpy(), expected, rtol=1e-12, atol=1e-14
+        )
 
     mtl.export_onnx(model, tmp_path / "trained.onnx", X[:1])
-    session = ort.InferenceSession(str(tmp_path / "trained.onnx"),
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(tmp_path / "trained.onnx"), providers=["CPUExecutionProvider"]
+    )
     (outputs,) = session.run(None, {"input": X})
     np.testing.assert_allclose(outputs, expected, rtol=1e-10, atol=1e-12)

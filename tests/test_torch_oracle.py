@@ -71,11 +71,13 @@ def test_random_sequential_matches_torch(torch: ModuleType, seed: int) -> None:
     assert loss == pytest.approx(loss_t.item(), rel=1e-10, abs=1e-15)
     np.testing.assert_allclose(grad_input, x_t.grad.numpy(), rtol=1e-10, atol=1e-14)
     for dense, linear in zip(model.layers[::2], list(reference)[::2], strict=True):
-        np.testing.assert_allclose(dense.weight.grad, linear.weight.grad.numpy().T,
-                                   rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(
+            dense.weight.grad, linear.weight.grad.numpy().T, rtol=1e-10, atol=1e-14
+        )
         if dense.bias is not None:
-            np.testing.assert_allclose(dense.bias.grad, linear.bias.grad.numpy(),
-                                       rtol=1e-10, atol=1e-14)
+            np.testing.assert_allclose(
+                dense.bias.grad, linear.bias.grad.numpy(), rtol=1e-10, atol=1e-14
+            )
 
 
 def test_sgd_training_matches_torch(torch: ModuleType) -> None:
@@ -97,5 +99,6 @@ def test_sgd_training_matches_torch(torch: ModuleType) -> None:
         loss_t.backward()
         torch_optimizer.step()
         assert loss == pytest.approx(loss_t.item(), rel=1e-10)
-    np.testing.assert_allclose(model.layers[0].weight.value,
-                               reference[0].weight.detach().numpy().T, rtol=1e-10)
+    np.testing.assert_allclose(
+        model.layers[0].weight.value, reference[0].weight.detach().numpy().T, rtol=1e-10
+    )

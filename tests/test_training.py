@@ -19,8 +19,6 @@ from minitorchless.callbacks import Callback, EarlyStopping
 ROOT = Path(__file__).resolve().parent.parent
 
 
-
-
 iris = load_example("iris")
 
 
@@ -35,7 +33,8 @@ def _blobs(n: int = 90, seed: int = 0) -> tuple[NDArray[Any], NDArray[Any]]:
 def _classifier(seed: int = 0, dtype: Any = np.float64) -> mtl.Sequential:
     rng = np.random.default_rng(seed)
     return mtl.Sequential(
-        mtl.Dense(2, 8, bias=True, rng=rng, dtype=dtype), mtl.Tanh(),
+        mtl.Dense(2, 8, bias=True, rng=rng, dtype=dtype),
+        mtl.Tanh(),
         mtl.Dense(8, 3, bias=True, rng=rng, dtype=dtype),
     )
 
@@ -44,8 +43,10 @@ def _fit_blobs(**kwargs: Any) -> tuple[mtl.Sequential, mtl.History]:
     X, y = _blobs()
     model = _classifier()
     options: dict[str, Any] = {
-        "loss": mtl.CrossEntropyLoss(), "optimizer": mtl.SGD(model.parameters(), lr=0.5),
-        "epochs": 5, "verbose": 0,
+        "loss": mtl.CrossEntropyLoss(),
+        "optimizer": mtl.SGD(model.parameters(), lr=0.5),
+        "epochs": 5,
+        "verbose": 0,
     }
     options.update(kwargs)
     return model, mtl.fit(model, X, y, **options)
@@ -62,8 +63,15 @@ def test_fit_full_batch_is_exactly_the_users_loop() -> None:
         optimizer.zero_grad()
         looped.backward(loss_fn.backward())
         optimizer.step()
-    history = mtl.fit(fitted, X, Y, loss=mtl.MSELoss(),
-                      optimizer=mtl.SGD(fitted.parameters(), lr=3.0), epochs=50, verbose=0)
+    history = mtl.fit(
+        fitted,
+        X,
+        Y,
+        loss=mtl.MSELoss(),
+        optimizer=mtl.SGD(fitted.parameters(), lr=3.0),
+        epochs=50,
+        verbose=0,
+    )
     assert history.history["loss"] == losses
     for name, weights in looped.state_dict().items():
         np.testing.assert_array_equal(fitted.state_dict()[name], weights)
@@ -81,8 +89,9 @@ def test_history_records_every_epoch() -> None:
 
 
 def test_mini_batch_training_learns() -> None:
-    model, history = _fit_blobs(epochs=20, batch_size=10, metrics=["accuracy"],
-                                rng=np.random.default_rng(0))
+    model, history = _fit_blobs(
+        epochs=20, batch_size=10, metrics=["accuracy"], rng=np.random.default_rng(0)
+    )
     assert history.params["steps_per_epoch"] == 9
     assert history["loss"][-1] < history["loss"][0] / 5
     assert history["accuracy"][-1] == 1.0
@@ -103,8 +112,9 @@ def test_shuffling_is_driven_by_the_rng() -> None:
 def test_validation_split_takes_the_last_rows() -> None:
     X, y = _blobs()
     model, history = _fit_blobs(epochs=3, validation_split=0.2, metrics=["accuracy"])
-    held_out = mtl.evaluate(model, X[72:], y[72:], loss=mtl.CrossEntropyLoss(),
-                            metrics=["accuracy"])
+    held_out = mtl.evaluate(
+        model, X[72:], y[72:], loss=mtl.CrossEntropyLoss(), metrics=["accuracy"]
+    )
     assert history["val_loss"][-1] == pytest.approx(held_out["loss"], rel=1e-12)
     assert history["val_accuracy"][-1] == pytest.approx(held_out["accuracy"])
     assert history.params["samples"] == 72
@@ -138,8 +148,17 @@ def test_fit_trains_in_train_mode_validates_in_eval_mode_and_restores_the_mode()
     spy = _ModeSpy()
     model = mtl.Sequential(_classifier(), spy)
     model.eval()
-    mtl.fit(model, X, y, loss=mtl.CrossEntropyLoss(), optimizer=mtl.SGD(model.parameters(), lr=0.1),
-            epochs=2, batch_size=45, validation_split=0.5, verbose=0)
+    mtl.fit(
+        model,
+        X,
+        y,
+        loss=mtl.CrossEntropyLoss(),
+        optimizer=mtl.SGD(model.parameters(), lr=0.1),
+        epochs=2,
+        batch_size=45,
+        validation_split=0.5,
+        verbose=0,
+    )
     # per epoch: one training batch (45 rows of the 45 kept), then one validation pass
     assert spy.modes == [True, False, True, False]
     assert model.training is False
@@ -158,8 +177,17 @@ def test_evaluate_and_predict_run_in_eval_mode_and_restore_it() -> None:
 def test_float32_model_stays_float32() -> None:
     X, y = _blobs()
     model = _classifier(dtype=np.float32)
-    mtl.fit(model, X, y, loss=mtl.CrossEntropyLoss(), optimizer=mtl.Adam(model.parameters()),
-            epochs=2, batch_size=32, verbose=0, rng=np.random.default_rng(0))
+    mtl.fit(
+        model,
+        X,
+        y,
+        loss=mtl.CrossEntropyLoss(),
+        optimizer=mtl.Adam(model.parameters()),
+        epochs=2,
+        batch_size=32,
+        verbose=0,
+        rng=np.random.default_rng(0),
+    )
     assert all(p.dtype == np.float32 for p in model.parameters())
     assert mtl.predict(model, X, batch_size=32).dtype == np.float32
 
@@ -200,8 +228,9 @@ def test_predict_batched_equals_one_forward() -> None:
     model = _classifier()
     expected = model(X)
     for batch_size in (None, 1, 7, 90, 500):
-        np.testing.assert_allclose(mtl.predict(model, X, batch_size=batch_size), expected,
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            mtl.predict(model, X, batch_size=batch_size), expected, rtol=1e-12
+        )
 
 
 # ------------------------------------------------------------------ bad input
@@ -211,8 +240,15 @@ def test_labels_out_of_range_for_cross_entropy() -> None:
     y[5] = 3  # the model has 3 outputs: labels must be 0, 1 or 2
     model = _classifier()
     with pytest.raises(ValueError, match=r"CrossEntropyLoss: .*\[0, 3\)"):
-        mtl.fit(model, X, y, loss=mtl.CrossEntropyLoss(),
-                optimizer=mtl.SGD(model.parameters(), lr=0.1), epochs=1, verbose=0)
+        mtl.fit(
+            model,
+            X,
+            y,
+            loss=mtl.CrossEntropyLoss(),
+            optimizer=mtl.SGD(model.parameters(), lr=0.1),
+            epochs=1,
+            verbose=0,
+        )
 
 
 @pytest.mark.parametrize("batch_size", [0, -4])
@@ -233,17 +269,31 @@ def test_validation_split_must_be_inside_zero_one(split: float) -> None:
 
 def test_validation_split_that_leaves_no_row_is_refused() -> None:
     with pytest.raises(ValueError, match="leaves 0 for training and 3 for validation"):
-        mtl.fit(_classifier(), np.zeros((3, 2)), np.zeros(3, dtype=int),
-                loss=mtl.CrossEntropyLoss(), optimizer=mtl.SGD(_classifier().parameters(), lr=1),
-                epochs=1, validation_split=0.9, verbose=0)
+        mtl.fit(
+            _classifier(),
+            np.zeros((3, 2)),
+            np.zeros(3, dtype=int),
+            loss=mtl.CrossEntropyLoss(),
+            optimizer=mtl.SGD(_classifier().parameters(), lr=1),
+            epochs=1,
+            validation_split=0.9,
+            verbose=0,
+        )
 
 
 def test_x_and_y_of_different_lengths() -> None:
     X, y = _blobs()
     model = _classifier()
     with pytest.raises(ValueError, match=r"fit: .*X has 90, y has 89"):
-        mtl.fit(model, X, y[:-1], loss=mtl.CrossEntropyLoss(),
-                optimizer=mtl.SGD(model.parameters(), lr=0.1), epochs=1, verbose=0)
+        mtl.fit(
+            model,
+            X,
+            y[:-1],
+            loss=mtl.CrossEntropyLoss(),
+            optimizer=mtl.SGD(model.parameters(), lr=0.1),
+            epochs=1,
+            verbose=0,
+        )
     with pytest.raises(ValueError, match=r"X_val has 30, y_val has 20"):
         _fit_blobs(validation_data=(np.zeros((30, 2)), np.zeros(20, dtype=int)))
     with pytest.raises(ValueError, match=r"evaluate: .*X has 90, y has 10"):
@@ -253,8 +303,15 @@ def test_x_and_y_of_different_lengths() -> None:
 def test_empty_data() -> None:
     model = _classifier()
     with pytest.raises(ValueError, match=r"fit: received empty data \(0 samples\)"):
-        mtl.fit(model, np.zeros((0, 2)), np.zeros(0, dtype=int), loss=mtl.CrossEntropyLoss(),
-                optimizer=mtl.SGD(model.parameters(), lr=0.1), epochs=1, verbose=0)
+        mtl.fit(
+            model,
+            np.zeros((0, 2)),
+            np.zeros(0, dtype=int),
+            loss=mtl.CrossEntropyLoss(),
+            optimizer=mtl.SGD(model.parameters(), lr=0.1),
+            epochs=1,
+            verbose=0,
+        )
     with pytest.raises(ValueError, match="empty data"):
         mtl.predict(model, np.zeros((0, 2)))
 
@@ -275,14 +332,27 @@ def test_non_finite_data_is_refused_up_front(bad: float) -> None:
     before = model.state_dict()
     message = r"fit: X contains 1 non-finite value\(s\).*index \(7, 1\)"
     with pytest.raises(ValueError, match=message):
-        mtl.fit(model, X, y, loss=mtl.CrossEntropyLoss(),
-                optimizer=mtl.SGD(model.parameters(), lr=0.1), epochs=1, verbose=0)
+        mtl.fit(
+            model,
+            X,
+            y,
+            loss=mtl.CrossEntropyLoss(),
+            optimizer=mtl.SGD(model.parameters(), lr=0.1),
+            epochs=1,
+            verbose=0,
+        )
     for name, weights in model.state_dict().items():
         np.testing.assert_array_equal(weights, before[name])  # nothing ran
     with pytest.raises(ValueError, match="fit: y contains"):
-        mtl.fit(model, np.zeros((2, 2)), np.array([[0.0, bad, 0.0], [1.0, 0.0, 0.0]]),
-                loss=mtl.CrossEntropyLoss(), optimizer=mtl.SGD(model.parameters(), lr=0.1),
-                epochs=1, verbose=0)
+        mtl.fit(
+            model,
+            np.zeros((2, 2)),
+            np.array([[0.0, bad, 0.0], [1.0, 0.0, 0.0]]),
+            loss=mtl.CrossEntropyLoss(),
+            optimizer=mtl.SGD(model.parameters(), lr=0.1),
+            epochs=1,
+            verbose=0,
+        )
     with pytest.raises(ValueError, match="fit: X_val contains"):
         _fit_blobs(validation_data=(X, y))
 
@@ -295,8 +365,16 @@ def test_other_argument_errors() -> None:
     with pytest.raises(ValueError, match="fit: epochs must be >= 1"):
         mtl.fit(model, X, y, loss=loss, optimizer=optimizer, epochs=0)
     with pytest.raises(ValueError, match="not both"):
-        mtl.fit(model, X, y, loss=loss, optimizer=optimizer, epochs=1,
-                validation_split=0.2, validation_data=(X, y))
+        mtl.fit(
+            model,
+            X,
+            y,
+            loss=loss,
+            optimizer=optimizer,
+            epochs=1,
+            validation_split=0.2,
+            validation_data=(X, y),
+        )
     with pytest.raises(ValueError, match="fit: verbose must be 0, 1 or 2"):
         mtl.fit(model, X, y, loss=loss, optimizer=optimizer, epochs=1, verbose=3)
     with pytest.raises(TypeError, match="fit: loss must be a Loss"):
@@ -306,18 +384,25 @@ def test_other_argument_errors() -> None:
     with pytest.raises(TypeError, match="fit: model must be a Layer"):
         mtl.fit(lambda x: x, X, y, loss=loss, optimizer=optimizer, epochs=1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="fit: callbacks must be Callback objects"):
-        mtl.fit(model, X, y, loss=loss, optimizer=optimizer, epochs=1,
-                callbacks=[print])  # type: ignore[list-item]
+        mtl.fit(model, X, y, loss=loss, optimizer=optimizer, epochs=1, callbacks=[print])  # type: ignore[list-item]
     with pytest.raises(TypeError, match="fit: X must be numeric"):
-        mtl.fit(model, np.array([["a", "b"]]), np.zeros(1, dtype=int), loss=loss,
-                optimizer=optimizer, epochs=1)
+        mtl.fit(
+            model,
+            np.array([["a", "b"]]),
+            np.zeros(1, dtype=int),
+            loss=loss,
+            optimizer=optimizer,
+            epochs=1,
+        )
 
 
 # ----------------------------------------------------------------- divergence
-def _sgd_fit(model: mtl.Layer, X: NDArray[Any], Y: NDArray[Any], lr: float,
-             **kwargs: Any) -> mtl.History:
-    return mtl.fit(model, X, Y, loss=mtl.MSELoss(), optimizer=mtl.SGD(model.parameters(), lr=lr),
-                   **kwargs)
+def _sgd_fit(
+    model: mtl.Layer, X: NDArray[Any], Y: NDArray[Any], lr: float, **kwargs: Any
+) -> mtl.History:
+    return mtl.fit(
+        model, X, Y, loss=mtl.MSELoss(), optimizer=mtl.SGD(model.parameters(), lr=lr), **kwargs
+    )
 
 
 def _iris_linear_output(seed: int = 0) -> mtl.Sequential:
@@ -325,15 +410,16 @@ def _iris_linear_output(seed: int = 0) -> mtl.Sequential:
     return iris.build_model(4, seed)[:-1]
 
 
-def _last_finite_weights(model: mtl.Sequential, X: NDArray[Any], Y: NDArray[Any], lr: float,
-                         batch_size: int) -> tuple[dict[str, NDArray[Any]], int, int]:
+def _last_finite_weights(
+    model: mtl.Sequential, X: NDArray[Any], Y: NDArray[Any], lr: float, batch_size: int
+) -> tuple[dict[str, NDArray[Any]], int, int]:
     """The user's loop by hand: the weights at the last finite loss, and where it diverged."""
     loss_fn, optimizer = mtl.MSELoss(), mtl.SGD(model.parameters(), lr=lr)
     last = model.state_dict()
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(1000):
             for batch, start in enumerate(range(0, len(X), batch_size)):
-                value = loss_fn(model(X[start:start + batch_size]), Y[start:start + batch_size])
+                value = loss_fn(model(X[start : start + batch_size]), Y[start : start + batch_size])
                 if not np.isfinite(value):
                     return last, epoch, batch
                 last = model.state_dict()  # the weights this finite loss was measured at
@@ -358,15 +444,17 @@ def test_divergence_at_lr_1e6_stops_warns_and_keeps_the_last_finite_weights(
     batch_size: int | None,
 ) -> None:
     X, _, Y, _ = iris.load_data(0)
-    expected, epoch, batch = _last_finite_weights(_iris_linear_output(), X, Y, 1e6,
-                                                  batch_size or len(X))
+    expected, epoch, batch = _last_finite_weights(
+        _iris_linear_output(), X, Y, 1e6, batch_size or len(X)
+    )
     batches = 1 if batch_size is None else 4
     model = _iris_linear_output()
     where = re.escape(f"epoch {epoch + 1} (of 100), batch {batch + 1} (of {batches})")
     message = rf"became (inf|nan) at {where}.*lower learning rate"
     with pytest.warns(mtl.DivergenceWarning, match=message):
-        history = _sgd_fit(model, X, Y, 1e6, epochs=100, batch_size=batch_size, shuffle=False,
-                           verbose=0)
+        history = _sgd_fit(
+            model, X, Y, 1e6, epochs=100, batch_size=batch_size, shuffle=False, verbose=0
+        )
     assert history.diverged
     assert history.stop_reason is not None and "diverged" in history.stop_reason
     assert len(history) == epoch  # the diverged epoch is not recorded
@@ -400,12 +488,21 @@ def test_divergence_reaches_the_progress_summary_and_callbacks_end(
             ended.append(True)
 
     with pytest.warns(mtl.DivergenceWarning):
-        mtl.fit(model, X, Y, loss=mtl.MSELoss(), optimizer=mtl.SGD(model.parameters(), lr=1e6),
-                epochs=100, verbose=2, callbacks=[End(), EarlyStopping("loss", patience=200)])
+        mtl.fit(
+            model,
+            X,
+            Y,
+            loss=mtl.MSELoss(),
+            optimizer=mtl.SGD(model.parameters(), lr=1e6),
+            epochs=100,
+            verbose=2,
+            callbacks=[End(), EarlyStopping("loss", patience=200)],
+        )
     assert ended == [True]
     last_line = capsys.readouterr().out.strip().splitlines()[-1]
-    assert re.match(r"stopped after \d+/100 epochs in .*diverged: the training loss became",
-                    last_line)
+    assert re.match(
+        r"stopped after \d+/100 epochs in .*diverged: the training loss became", last_line
+    )
 
 
 def test_terminate_on_nan_false_trains_on_regardless() -> None:
@@ -427,18 +524,26 @@ LINE = r"epoch +\d+/20 - loss: \S+ - accuracy: \S+ - val_loss: \S+ - val_accurac
 
 @pytest.mark.parametrize("verbose", [1, 2])
 def test_plain_lines_when_stdout_is_not_a_terminal(
-    capsys: pytest.CaptureFixture[str], verbose: int,
+    capsys: pytest.CaptureFixture[str],
+    verbose: int,
 ) -> None:
     _fit_blobs(epochs=20, verbose=verbose, log_every=5, metrics=["accuracy"], validation_split=0.2)
     out, err = capsys.readouterr()
     lines = out.splitlines()
     assert err == ""
     assert [line.split(" - ")[0] for line in lines[:-1]] == [
-        "epoch  1/20", "epoch  5/20", "epoch 10/20", "epoch 15/20", "epoch 20/20",
+        "epoch  1/20",
+        "epoch  5/20",
+        "epoch 10/20",
+        "epoch 15/20",
+        "epoch 20/20",
     ]
     assert all(re.fullmatch(LINE, line) for line in lines[:-1]), lines
-    assert re.fullmatch(r"trained 20/20 epochs in \d+\.\d\ds - loss: \S+ - accuracy: \S+ - "
-                        r"val_loss: \S+ - val_accuracy: \S+", lines[-1])
+    assert re.fullmatch(
+        r"trained 20/20 epochs in \d+\.\d\ds - loss: \S+ - accuracy: \S+ - "
+        r"val_loss: \S+ - val_accuracy: \S+",
+        lines[-1],
+    )
 
 
 def test_default_log_every_gives_about_ten_lines(capsys: pytest.CaptureFixture[str]) -> None:
@@ -509,10 +614,13 @@ def test_history_plot_without_matplotlib_names_the_extra(monkeypatch: pytest.Mon
         mtl.History().plot()
 
 
-@pytest.mark.parametrize("make", [
-    lambda params: mtl.SGD(params, lr=1e6, momentum=0.9),
-    lambda params: mtl.Adam(params, lr=1e200),  # Adam steps are about lr in size
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda params: mtl.SGD(params, lr=1e6, momentum=0.9),
+        lambda params: mtl.Adam(params, lr=1e200),  # Adam steps are about lr in size
+    ],
+)
 def test_divergence_resets_the_optimizer_state(make: Any) -> None:
     # momentum or moments that saw the diverging gradients would push the restored
     # weights straight back out on the next step
@@ -546,7 +654,8 @@ def test_weights_that_overflow_in_the_very_last_step_are_rolled_back() -> None:
 
 
 def test_predict_refuses_a_model_with_several_outputs() -> None:
-    graph = mtl.Graph(inputs="x", nodes=[("a", mtl.Tanh(), "x"), ("b", mtl.Sigmoid(), "x")],
-                      outputs=["a", "b"])
+    graph = mtl.Graph(
+        inputs="x", nodes=[("a", mtl.Tanh(), "x"), ("b", mtl.Sigmoid(), "x")], outputs=["a", "b"]
+    )
     with pytest.raises(TypeError, match="Graph returns 2 outputs"):
         mtl.predict(graph, np.ones((5, 2)))

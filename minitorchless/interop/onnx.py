@@ -304,8 +304,9 @@ def _eval_outputs(model: Layer, samples: list[NDArray[Any]], several: bool) -> l
     finally:
         for layer, training in modes:
             layer.training = training
-    return [np.asarray(out) for out in (outputs if isinstance(outputs, (list, tuple))
-                                        else [outputs])]
+    return [
+        np.asarray(out) for out in (outputs if isinstance(outputs, (list, tuple)) else [outputs])
+    ]
 
 
 def _name_outputs(builder: OnnxBuilder, values: list[str], input_names: list[str]) -> list[str]:

@@ -218,9 +218,7 @@ class _NeuralNet(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no 
 
     def _outputs(self, X: ArrayLike) -> NDArray[Any]:
         check_is_fitted(self)
-        inputs: NDArray[Any] = validate_data(
-            self, X, reset=False, dtype=[np.float64, np.float32]
-        )
+        inputs: NDArray[Any] = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         outputs = predict(self.model_, inputs)
         self.model_.clear_cache()
         return outputs

@@ -23,7 +23,6 @@ from minitorchless.layers.shapes import Shape, ShapeSpec, describe, known_rank, 
 __all__ = ["Activation", "Identity", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh"]
 
 
-
 class Activation(Layer):
     """Base for element-wise activations whose derivative follows from their output.
 
@@ -233,8 +232,9 @@ class Softmax(Layer):
         shape = single(self, input_shape)
         rank = known_rank(shape)
         if rank is not None and not -rank <= self.axis < rank:
-            raise ShapeError(f"{self!r}: axis {self.axis} is out of range for inputs of shape "
-                             f"{describe(shape)}")
+            raise ShapeError(
+                f"{self!r}: axis {self.axis} is out of range for inputs of shape {describe(shape)}"
+            )
         return shape
 
     def get_config(self) -> dict[str, Any]:

@@ -245,8 +245,10 @@ class Layer(ABC):
         """
         seen: set[int] = set()
         for prefix, layer in self._walk():
-            own: list[tuple[str, Parameter | Buffer]] = [*layer.own_parameters(),
-                                                         *layer.own_buffers()]
+            own: list[tuple[str, Parameter | Buffer]] = [
+                *layer.own_parameters(),
+                *layer.own_buffers(),
+            ]
             for name, tensor in own:
                 if id(tensor) not in seen:
                     seen.add(id(tensor))
@@ -282,8 +284,9 @@ class Layer(ABC):
 
     def num_parameters(self, *, trainable_only: bool = False) -> int:
         """The number of parameter scalars (frozen ones too, unless ``trainable_only``)."""
-        return sum(p.size for _, p in self.named_parameters()
-                   if p.requires_grad or not trainable_only)
+        return sum(
+            p.size for _, p in self.named_parameters() if p.requires_grad or not trainable_only
+        )
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to zero."""

@@ -231,8 +231,11 @@ class Parallel(Layer):
         try:
             return single(self, self._merger.output_shape(shapes))
         except ShapeError:
-            hint = "; 'sum' needs equal shapes (or use merge='concat')" if (
-                self.merge == "sum") else ""
+            hint = (
+                "; 'sum' needs equal shapes (or use merge='concat')"
+                if (self.merge == "sum")
+                else ""
+            )
             raise ShapeError(
                 f"Parallel(merge={self.merge!r}): the branches' outputs "
                 f"{describe(shapes)} cannot be merged{hint}"

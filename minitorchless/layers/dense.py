@@ -70,7 +70,8 @@ class Dense(Layer):
         self.weight = self.add_parameter("weight", weight)
         self.bias = (
             self.add_parameter("bias", np.zeros(self.out_features, dtype=resolved))
-            if bias else None
+            if bias
+            else None
         )
 
     def forward(self, inputs: Any) -> FloatArray:
@@ -99,9 +100,7 @@ class Dense(Layer):
     def _add_parameter_grads(self, grad_output: FloatArray) -> FloatArray:
         """Add dL/dW (and dL/db) into ``.grad``; return ``grad_output`` as checked rows."""
         inputs = self.saved()
-        grad_output = check_grad_shape(
-            self, grad_output, (*inputs.shape[:-1], self.out_features)
-        )
+        grad_output = check_grad_shape(self, grad_output, (*inputs.shape[:-1], self.out_features))
         if grad_output.dtype != inputs.dtype:
             grad_output = grad_output.astype(inputs.dtype)  # a float32 model stays float32
         if inputs.ndim != 2:

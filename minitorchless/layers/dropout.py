@@ -15,7 +15,6 @@ from minitorchless.layers.shapes import Shape, ShapeSpec, single
 __all__ = ["Dropout"]
 
 
-
 class Dropout(Layer):
     """Zeroes each input with probability ``p`` during training (inverted dropout).
 

@@ -46,7 +46,6 @@ from minitorchless.layers.wiring import InputDeclaration, Node, NodeSpec, check_
 __all__ = ["Graph", "NodeSpec"]
 
 
-
 def _accumulate(grads: list[Any], slot: int, part: Any) -> None:
     """Add a consumer's gradient into a value's gradient (fan-out), out of place.
 
@@ -89,12 +88,18 @@ def _check_arity(name: str, layer: Layer, sources: tuple[str, ...]) -> bool:
         return count > 1
     kind = type(layer).__name__
     if most == 1:
-        raise ValueError(f"Graph: node {name!r} ({kind}) takes one input, but is wired to "
-                         f"{list(sources)}; merge them first with Add or Concatenate")
-    expected = str(fewest) if fewest == most else (
-        f"at least {fewest}" if most is None else f"{fewest} to {most}")
-    raise ValueError(f"Graph: node {name!r} ({kind}) takes {expected} inputs, but is wired "
-                     f"to {list(sources)}")
+        raise ValueError(
+            f"Graph: node {name!r} ({kind}) takes one input, but is wired to "
+            f"{list(sources)}; merge them first with Add or Concatenate"
+        )
+    expected = (
+        str(fewest)
+        if fewest == most
+        else (f"at least {fewest}" if most is None else f"{fewest} to {most}")
+    )
+    raise ValueError(
+        f"Graph: node {name!r} ({kind}) takes {expected} inputs, but is wired to {list(sources)}"
+    )
 
 
 class Graph(Layer):
@@ -169,12 +174,16 @@ class Graph(Layer):
                 shape = node.layer.output_shape(given if node.multi else given[0])
             except ShapeError as err:
                 feeding = ", ".join(f"{s!r} {describe(shapes[s])}" for s in node.sources)
-                raise ShapeError(f"Graph: node {node.name!r} ({type(node.layer).__name__}) "
-                                 f"cannot take {feeding}: {err}") from None
+                raise ShapeError(
+                    f"Graph: node {node.name!r} ({type(node.layer).__name__}) "
+                    f"cannot take {feeding}: {err}"
+                ) from None
             if isinstance(shape, list):
-                raise ValueError(f"Graph: node {node.name!r} ({type(node.layer).__name__}) "
-                                 f"has {len(shape)} outputs; a node's value must be one array "
-                                 f"(give each output its own Graph output instead)")
+                raise ValueError(
+                    f"Graph: node {node.name!r} ({type(node.layer).__name__}) "
+                    f"has {len(shape)} outputs; a node's value must be one array "
+                    f"(give each output its own Graph output instead)"
+                )
             shapes[node.name] = shape
         return shapes
 
@@ -197,8 +206,16 @@ class Graph(Layer):
             if is_shared:
                 save, saved = saved, saved + 1
             reads_inputs_only = all(source < len(self.input_names) for source in sources)
-            plan.append(PlanStep(node.layer, sources if node.multi else sources[0],
-                                 slot[node.name], node.multi, save, reads_inputs_only))
+            plan.append(
+                PlanStep(
+                    node.layer,
+                    sources if node.multi else sources[0],
+                    slot[node.name],
+                    node.multi,
+                    save,
+                    reads_inputs_only,
+                )
+            )
         self._plan = plan
         self._reversed_plan = plan[::-1]
         self._num_slots = len(slot)
@@ -209,8 +226,9 @@ class Graph(Layer):
         # per node, the node whose name its (possibly shared) layer goes by: the first in
         # the list given. Keyed by names, not ids, so that it survives copy.deepcopy.
         first: dict[int, str] = {}
-        self._holder = {node.name: first.setdefault(id(node.layer), node.name)
-                        for node in self.nodes}
+        self._holder = {
+            node.name: first.setdefault(id(node.layer), node.name) for node in self.nodes
+        }
 
     # --------------------------------------------------------------- compute
     def forward(self, inputs: Any) -> Any:
@@ -228,8 +246,7 @@ class Graph(Layer):
         if self._num_inputs == 1:
             values[0] = inputs
         else:
-            values[: self._num_inputs] = self._unpack("forward", "inputs", inputs,
-                                                      self.input_names)
+            values[: self._num_inputs] = self._unpack("forward", "inputs", inputs, self.input_names)
         states: list[Any] = [None] * self._num_saved
         try:
             for layer, source, target, multi, save, _ in self._plan:
@@ -272,8 +289,11 @@ class Graph(Layer):
         if len(self._output_slots) == 1:
             grads[self._output_slots[0]] = grad_output
         else:
-            for slot, grad in zip(self._output_slots, self._unpack(
-                    "backward", "grad_output", grad_output, self.output_names), strict=True):
+            for slot, grad in zip(
+                self._output_slots,
+                self._unpack("backward", "grad_output", grad_output, self.output_names),
+                strict=True,
+            ):
                 grads[slot] = grad
         try:
             for layer, source, target, multi, save, reads_inputs_only in self._reversed_plan:
@@ -287,9 +307,11 @@ class Graph(Layer):
                 grad_input = layer.backward(grad)
                 if multi:
                     if not isinstance(grad_input, (tuple, list)) or len(grad_input) != len(source):
-                        raise TypeError(f"{type(layer).__name__}.backward returned "
-                                        f"{type(grad_input).__name__}, expected a tuple of "
-                                        f"{len(source)} gradients, one per input")
+                        raise TypeError(
+                            f"{type(layer).__name__}.backward returned "
+                            f"{type(grad_input).__name__}, expected a tuple of "
+                            f"{len(source)} gradients, one per input"
+                        )
                     for slot, part in zip(source, grad_input, strict=True):
                         _accumulate(grads, slot, part)
                 else:
@@ -300,10 +322,15 @@ class Graph(Layer):
 
     def _unpack(self, method: str, what: str, values: Any, names: list[str]) -> list[Any]:
         if not isinstance(values, (list, tuple)) or len(values) != len(names):
-            received = (f"{len(values)} items" if isinstance(values, (list, tuple))
-                        else type(values).__name__)
-            raise TypeError(f"Graph.{method}: expected {what} as a list or tuple of "
-                            f"{len(names)} arrays, one per name in {names}; received {received}")
+            received = (
+                f"{len(values)} items"
+                if isinstance(values, (list, tuple))
+                else type(values).__name__
+            )
+            raise TypeError(
+                f"Graph.{method}: expected {what} as a list or tuple of "
+                f"{len(names)} arrays, one per name in {names}; received {received}"
+            )
         return list(values)
 
     def _node_error(
@@ -318,7 +345,8 @@ class Graph(Layer):
         else:
             feeding = ", ".join(
                 f"{self._slot_names[s]!r} {getattr(values[s], 'shape', type(values[s]).__name__)}"
-                for s in slots)
+                for s in slots
+            )
             where = f"Graph node {name!r} (forward, inputs {feeding})"
         kind: type[Exception] = ValueError
         if isinstance(err, ShapeError):
@@ -330,8 +358,9 @@ class Graph(Layer):
     # ---------------------------------------------------------- structure
     def children(self) -> list[tuple[str, Layer]]:
         """Each distinct layer once, under the name of the first node that holds it."""
-        return [(node.name, node.layer) for node in self.nodes
-                if self._holder[node.name] == node.name]
+        return [
+            (node.name, node.layer) for node in self.nodes if self._holder[node.name] == node.name
+        ]
 
     def input_arity(self) -> tuple[int, int | None]:
         return (self._num_inputs, self._num_inputs)
@@ -346,8 +375,10 @@ class Graph(Layer):
             try:
                 merged[name] = unify(self, [shape, declared])
             except ShapeError:
-                raise ShapeError(f"Graph: input {name!r} is declared as {describe(declared)}, "
-                                 f"received {describe(shape)}") from None
+                raise ShapeError(
+                    f"Graph: input {name!r} is declared as {describe(declared)}, "
+                    f"received {describe(shape)}"
+                ) from None
         return self._infer_shapes(merged)
 
     def output_shape(self, input_shape: ShapeSpec) -> ShapeSpec:
@@ -370,9 +401,14 @@ class Graph(Layer):
         return {
             "inputs": dict(self._declared) if declared else list(self.input_names),
             "layers": layers,
-            "nodes": [[node.name, index[id(node.layer)],
-                       list(node.sources) if node.multi else node.sources[0]]
-                      for node in self.nodes],
+            "nodes": [
+                [
+                    node.name,
+                    index[id(node.layer)],
+                    list(node.sources) if node.multi else node.sources[0],
+                ]
+                for node in self.nodes
+            ],
             "outputs": list(self.output_names),
         }
 
@@ -382,10 +418,15 @@ class Graph(Layer):
         nodes: list[NodeSpec] = []
         for entry in config["nodes"]:
             name, layer_index, sources = entry
-            if isinstance(layer_index, bool) or not isinstance(layer_index, int) or not (
-                    0 <= layer_index < len(layers)):
-                raise ValueError(f"Graph.from_config: node {name!r} refers to layer "
-                                 f"{layer_index!r}, but there are {len(layers)} layers")
+            if (
+                isinstance(layer_index, bool)
+                or not isinstance(layer_index, int)
+                or not (0 <= layer_index < len(layers))
+            ):
+                raise ValueError(
+                    f"Graph.from_config: node {name!r} refers to layer "
+                    f"{layer_index!r}, but there are {len(layers)} layers"
+                )
             nodes.append((name, layers[layer_index], sources))
         return cls(inputs=config["inputs"], nodes=nodes, outputs=config["outputs"])
 
@@ -412,8 +453,13 @@ class Graph(Layer):
             label = f"{node.name} <- {', '.join(node.sources)}"
             holder = self._holder[node.name]
             if holder != node.name:  # its parameters are counted at the holder's row
-                rows.append((f"{label}: {type(node.layer).__name__} (shared with {holder})",
-                             shapes[node.name], 0))
+                rows.append(
+                    (
+                        f"{label}: {type(node.layer).__name__} (shared with {holder})",
+                        shapes[node.name],
+                        0,
+                    )
+                )
                 continue
             given = [shapes[source] for source in node.sources]
             layer_rows, _ = node.layer.summary_rows(given if node.multi else given[0])

@@ -26,7 +26,6 @@ from minitorchless.layers.shapes import ANY, Shape, ShapeSpec, check_count, last
 __all__ = ["Add", "Concatenate", "Merge"]
 
 
-
 def _common_dtype(arrays: Sequence[FloatArray]) -> np.dtype[Any]:
     """The narrowest float dtype among ``arrays``.
 
@@ -142,8 +141,7 @@ class Concatenate(Merge):
             )
         outputs = np.concatenate(arrays, axis=-1, dtype=_common_dtype(arrays))
         # where each input's columns end: backward splits the gradient there
-        self.save_for_backward(np.cumsum([array.shape[-1] for array in arrays[:-1]]),
-                               outputs.shape)
+        self.save_for_backward(np.cumsum([array.shape[-1] for array in arrays[:-1]]), outputs.shape)
         return outputs
 
     def backward(self, grad_output: FloatArray) -> tuple[FloatArray, ...]:
@@ -152,10 +150,13 @@ class Concatenate(Merge):
         return tuple(np.split(grad_output, boundaries, axis=-1))
 
     def output_shape(self, input_shape: ShapeSpec) -> Shape:
-        shapes = [last_axis(self, shape, 1) if shape == ANY else shape
-                  for shape in self._shapes(input_shape)]
-        leading = unify(self, [(*shape[:-1], None) for shape in shapes],
-                        "inputs (in every axis but the last)")
+        shapes = [
+            last_axis(self, shape, 1) if shape == ANY else shape
+            for shape in self._shapes(input_shape)
+        ]
+        leading = unify(
+            self, [(*shape[:-1], None) for shape in shapes], "inputs (in every axis but the last)"
+        )
         widths = [shape[-1] for shape in shapes]
         total = None if any(width is None for width in widths) else sum(widths)
         return (*leading[:-1], total)

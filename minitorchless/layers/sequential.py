@@ -16,7 +16,6 @@ from minitorchless.layers.summary import SummaryRows, nest
 __all__ = ["Sequential"]
 
 
-
 class Sequential(Layer):
     """Chains layers: the output of each is the input of the next.
 
@@ -113,8 +112,9 @@ class Sequential(Layer):
             try:
                 shape = layer.output_shape(shape)
             except ShapeError as err:
-                where = "the inputs" if source < 0 else (
-                    f"layer {source} ({self._layers[source]!r})")
+                where = (
+                    "the inputs" if source < 0 else (f"layer {source} ({self._layers[source]!r})")
+                )
                 raise ShapeError(
                     f"Sequential: layer {index} ({type(layer).__name__}) cannot follow "
                     f"{where}, whose output is {describe(shape)}: {err}"

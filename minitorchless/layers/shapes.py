@@ -82,9 +82,7 @@ def sample_shape(owner: str, shape: Any) -> Shape:
 def single(owner: object, shape: ShapeSpec) -> Shape:
     """``shape`` itself if it describes one input; a ``ShapeError`` if it is a list."""
     if isinstance(shape, list):
-        raise ShapeError(
-            f"{owner!r} takes one input, but is given {len(shape)}: {describe(shape)}"
-        )
+        raise ShapeError(f"{owner!r} takes one input, but is given {len(shape)}: {describe(shape)}")
     return shape  # type: ignore[no-any-return]
 
 
@@ -93,8 +91,11 @@ def check_count(layer: Any, shape: ShapeSpec) -> None:
     fewest, most = layer.input_arity()
     count = len(shape) if isinstance(shape, list) else 1
     if count < fewest or (most is not None and count > most):
-        expected = str(fewest) if fewest == most else (
-            f"at least {fewest}" if most is None else f"{fewest} to {most}")
+        expected = (
+            str(fewest)
+            if fewest == most
+            else (f"at least {fewest}" if most is None else f"{fewest} to {most}")
+        )
         raise ShapeError(f"{layer!r} takes {expected} input(s), but is given {count}")
 
 
@@ -138,8 +139,10 @@ def _unify_pair(a: Shape, b: Shape) -> Shape:
     if (not a_open and len(b_tail) > len(a_tail)) or (not b_open and len(a_tail) > len(b_tail)):
         raise ValueError
     n = min(len(a_tail), len(b_tail))
-    common = tuple(_merge_size(x, y) for x, y in zip(
-        a_tail[len(a_tail) - n:], b_tail[len(b_tail) - n:], strict=True))
+    common = tuple(
+        _merge_size(x, y)
+        for x, y in zip(a_tail[len(a_tail) - n :], b_tail[len(b_tail) - n :], strict=True)
+    )
     longer = a_tail if len(a_tail) >= len(b_tail) else b_tail
     merged = (*longer[: len(longer) - n], *common)
     return (..., *merged) if a_open and b_open else merged

@@ -32,8 +32,10 @@ def nest(label: str, layer: Layer, rows: SummaryRows, shape: ShapeSpec = None) -
 def print_summary(model: Layer, rows: SummaryRows, print_fn: Callable[[str], None]) -> None:
     """Print the rows as a table, then the totals and the dtype."""
     headers = ("Layer", "Output shape", "Params")
-    body = [(name, "" if shape is None else describe(shape), f"{count:,}")
-            for name, shape, count in rows]
+    body = [
+        (name, "" if shape is None else describe(shape), f"{count:,}")
+        for name, shape, count in rows
+    ]
     widths = [max(len(row[i]) for row in [headers, *body]) for i in range(3)]
     rule = "-" * (sum(widths) + 4)
 

@@ -57,8 +57,9 @@ def _names(owner: str, what: str, value: Any, *, distinct: bool = True) -> list[
     """Normalize ``"a"`` or ``["a", "b"]`` to a non-empty list of names."""
     names = [value] if isinstance(value, str) else value
     if not isinstance(names, (list, tuple)) or not names:
-        raise TypeError(f"{owner}: {what} must be a name or a non-empty list of names, "
-                        f"received {value!r}")
+        raise TypeError(
+            f"{owner}: {what} must be a name or a non-empty list of names, received {value!r}"
+        )
     names = [_check_name(owner, name) for name in names]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if distinct and repeated:
@@ -85,9 +86,11 @@ def _input_shapes(
             shapes[name] = sample_shape(f"Graph: input {name!r}", tuple(value))
             value = tuple(value)
         else:
-            raise ValueError(f"Graph: input {name!r} must be declared by the size of its last "
-                             f"axis (a positive int), the shape of one sample (a tuple), or "
-                             f"None, received {value!r}")
+            raise ValueError(
+                f"Graph: input {name!r} must be declared by the size of its last "
+                f"axis (a positive int), the shape of one sample (a tuple), or "
+                f"None, received {value!r}"
+            )
         declared[name] = value
     return declared, shapes
 
@@ -98,32 +101,40 @@ def _parse_nodes(
     check_arity: Callable[[str, Layer, tuple[str, ...]], bool],
 ) -> list[Node]:
     if not isinstance(nodes, (list, tuple)):
-        raise TypeError(f"Graph: nodes must be a list of (name, layer, inputs) triples, "
-                        f"received {type(nodes).__name__}")
+        raise TypeError(
+            f"Graph: nodes must be a list of (name, layer, inputs) triples, "
+            f"received {type(nodes).__name__}"
+        )
     where = dict.fromkeys(input_names, "an input")
     parsed = []
     for index, spec in enumerate(nodes):
         if not isinstance(spec, (list, tuple)) or len(spec) != 3:
-            raise TypeError(f"Graph: node {index} must be a (name, layer, inputs) triple, "
-                            f"received {spec!r}")
+            raise TypeError(
+                f"Graph: node {index} must be a (name, layer, inputs) triple, received {spec!r}"
+            )
         name, layer, sources = spec
         _check_name("Graph", name)
         if name in where:
-            raise ValueError(f"Graph: duplicate name {name!r}: node {index} reuses the name "
-                             f"of {where[name]}")
+            raise ValueError(
+                f"Graph: duplicate name {name!r}: node {index} reuses the name of {where[name]}"
+            )
         where[name] = f"node {index}"
         if not isinstance(layer, Layer):
-            raise TypeError(f"Graph: node {name!r} must hold a Layer, "
-                            f"received {type(layer).__name__} ({layer!r})")
+            raise TypeError(
+                f"Graph: node {name!r} must hold a Layer, "
+                f"received {type(layer).__name__} ({layer!r})"
+            )
         # a node may read one value twice: Add of ["h", "h"] is 2h
         names = tuple(_names(f"Graph node {name!r}", "inputs", sources, distinct=False))
         parsed.append(Node(name, layer, names, check_arity(name, layer, names)))
     for node in parsed:
         for source in node.sources:
             if source not in where:
-                raise ValueError(f"Graph: node {node.name!r} takes input from {source!r}, "
-                                 f"which is neither an input nor a node; known names: "
-                                 f"{sorted(where)}")
+                raise ValueError(
+                    f"Graph: node {node.name!r} takes input from {source!r}, "
+                    f"which is neither an input nor a node; known names: "
+                    f"{sorted(where)}"
+                )
     return parsed
 
 
@@ -135,7 +146,7 @@ def _find_cycle(pending: list[Node]) -> str:
     while True:
         source = next(s for s in by_name[path[-1]].sources if s in by_name)
         if source in where:
-            cycle = [*path[where[source]:], source]
+            cycle = [*path[where[source] :], source]
             return " -> ".join(reversed(cycle))  # in the direction the data flows
         where[source] = len(path)
         path.append(source)
@@ -185,12 +196,15 @@ def _check_everything_used(
             stack.extend(sources.get(name, ()))
     dangling = [node.name for node in nodes if node.name not in reached]
     if dangling:
-        raise ValueError(f"Graph: dangling node(s) {dangling}: their outputs reach no graph "
-                         f"output {output_names}; make them outputs or remove them")
+        raise ValueError(
+            f"Graph: dangling node(s) {dangling}: their outputs reach no graph "
+            f"output {output_names}; make them outputs or remove them"
+        )
     unused = [name for name in input_names if name not in reached]
     if unused:
-        raise ValueError(f"Graph: unused input(s) {unused}: no node reads them and they are "
-                         f"not outputs")
+        raise ValueError(
+            f"Graph: unused input(s) {unused}: no node reads them and they are not outputs"
+        )
 
 
 def check_wiring(
@@ -222,8 +236,10 @@ def check_wiring(
     known = set(input_names) | {node.name for node in parsed}
     for name in output_names:
         if name not in known:
-            raise ValueError(f"Graph: output {name!r} is neither an input nor a node; "
-                             f"known names: {sorted(known)}")
+            raise ValueError(
+                f"Graph: output {name!r} is neither an input nor a node; "
+                f"known names: {sorted(known)}"
+            )
     order = _topological_order(parsed, input_names)
     _check_everything_used(parsed, input_names, output_names)
     return Wiring(input_names, declared, input_shapes, parsed, order, output_names)

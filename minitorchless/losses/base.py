@@ -40,15 +40,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, Literal
 
-import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from minitorchless._checks import as_float_array, check_weights, non_empty, same_shape
+from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
 
-__all__ = ["FloatArray", "Loss", "Reduction"]
+__all__ = ["Loss", "Reduction"]
 
-FloatArray = NDArray[np.floating[Any]]
 Reduction = Literal["mean", "sum"]
 
 

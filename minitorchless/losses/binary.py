@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from minitorchless.losses.base import FloatArray, Loss
+from minitorchless._types import FloatArray
+from minitorchless.losses.base import Loss
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss"]
 

@@ -23,8 +23,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from minitorchless._checks import as_float_array, check_weights, unit_interval
+from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
-from minitorchless.losses.base import FloatArray, Loss, Reduction
+from minitorchless.losses.base import Loss, Reduction
 
 __all__ = ["CrossEntropyLoss"]
 

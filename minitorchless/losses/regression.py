@@ -14,7 +14,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from minitorchless._checks import positive_float
-from minitorchless.losses.base import FloatArray, Loss, Reduction
+from minitorchless._types import FloatArray
+from minitorchless.losses.base import Loss, Reduction
 
 __all__ = ["HuberLoss", "L1Loss", "MSELoss", "SmoothL1Loss"]
 

@@ -122,8 +122,9 @@ class Optimizer(ABC):
         key = (parameter.dtype, index)
         buffer = self._work.get(key)
         if buffer is None or buffer.size < parameter.size:
-            largest = max([p.size for p in self.params if p.dtype == parameter.dtype]
-                          + [parameter.size])
+            largest = max(
+                [p.size for p in self.params if p.dtype == parameter.dtype] + [parameter.size]
+            )
             buffer = self._work[key] = np.empty(largest, dtype=parameter.dtype)
         return buffer[: parameter.size].reshape(parameter.shape)
 

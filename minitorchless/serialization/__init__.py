@@ -62,6 +62,7 @@ FORMAT_VERSION = 1
 Layout = Literal["minitorchless", "torch"]
 _LAYOUTS = ("minitorchless", "torch")
 
+
 def save(model: Layer, path: PathLike) -> None:
     """Write ``model`` (architecture and weights) to one ``.safetensors`` file.
 
@@ -139,9 +140,7 @@ def load(
             f"model in code and call load_weights(model, {source!r})"
         )
     stored = sum(int(array.size) for array in arrays.values())
-    model = decode_architecture(
-        metadata["architecture"], source, _resolver(custom_layers), stored
-    )
+    model = decode_architecture(metadata["architecture"], source, _resolver(custom_layers), stored)
     assign_arrays(_own_layout(model), arrays, source, exact_dtype=True)
     return model
 

@@ -108,8 +108,10 @@ def register_layer(
             raise TypeError(f"register_layer: name must be a non-empty string, received {key!r}")
         taken = registered_layers().get(key)
         # re-running a class definition (a notebook cell, a reloaded module) replaces it
-        if taken is not None and taken is not layer_cls and _qualified(taken) != _qualified(
-            layer_cls
+        if (
+            taken is not None
+            and taken is not layer_cls
+            and _qualified(taken) != _qualified(layer_cls)
         ):
             raise ValueError(
                 f"register_layer: the name {key!r} is taken by {_qualified(taken)}; "
@@ -282,8 +284,7 @@ class _Decoder:
             ) from err
         if not isinstance(layer, Layer):
             raise TypeError(
-                f"load: {_qualified(cls)}.from_config returned {type(layer).__name__}, "
-                f"not a Layer"
+                f"load: {_qualified(cls)}.from_config returned {type(layer).__name__}, not a Layer"
             )
         self.budget -= sum(parameter.size for _, parameter in layer.own_parameters())
         if self.budget < 0:

@@ -173,9 +173,7 @@ def read_safetensors(path: PathLike) -> tuple[dict[str, str], dict[str, NDArray[
     ):
         raise CorruptFileError(f"{source}: '__metadata__' must map strings to strings")
 
-    spans = sorted(
-        (*_check_entry(name, entry, source), name) for name, entry in header.items()
-    )
+    spans = sorted((*_check_entry(name, entry, source), name) for name, entry in header.items())
     position = 0
     for begin, end, name in spans:
         if begin != position:

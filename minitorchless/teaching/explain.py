@@ -179,8 +179,10 @@ def _loss_formulas(loss: Loss, prediction: str, grad: FloatArray) -> tuple[str, 
                 f"L = -sum(Y * log(softmax({prediction}))) / n,  n = {grad.shape[0]}",
                 f"dL/d{prediction} = (softmax({prediction}) - Y) / n",
             )
-        return (f"L = -sum(Y * log(softmax({prediction})))",
-                f"dL/d{prediction} = softmax({prediction}) - Y")
+        return (
+            f"L = -sum(Y * log(softmax({prediction})))",
+            f"dL/d{prediction} = softmax({prediction}) - Y",
+        )
     name = type(loss).__name__
     return f"L = {name}({prediction}, Y)", f"dL/d{prediction} = {name}.backward()"
 
@@ -259,8 +261,16 @@ class _Walk:
         self.symbol = "X"  # the symbol of the latest result
         self.current: FloatArray = np.empty(0)
 
-    def record(self, phase: Phase, where: str, name: str, formula: str, shapes: str,
-               value: FloatArray, per_sample: bool = True) -> None:
+    def record(
+        self,
+        phase: Phase,
+        where: str,
+        name: str,
+        formula: str,
+        shapes: str,
+        value: FloatArray,
+        per_sample: bool = True,
+    ) -> None:
         self.result.steps.append(Step(phase, where, name, formula, shapes, value, per_sample))
         self.result.values[name] = value
 
@@ -278,8 +288,9 @@ class _Walk:
             self.current, self.symbol = outputs, out
         return trail
 
-    def _forward_step(self, layer: Layer, outputs: FloatArray, index: int
-                      ) -> tuple[str, str, str, str]:
+    def _forward_step(
+        self, layer: Layer, outputs: FloatArray, index: int
+    ) -> tuple[str, str, str, str]:
         """The output and weight symbols, the formula and the shapes of one layer's forward."""
         namer, symbol = self.namer, self.symbol
         shapes = f"{_shape(np.asarray(self.current))} -> {_shape(outputs)}"
@@ -292,8 +303,10 @@ class _Walk:
             if layer.bias is not None:
                 bias = f" + {namer.fresh(f'b{k}')}"
                 self.result.values[bias[3:]] = layer.bias.value
-            shapes = (f"{_shape(np.asarray(self.current))} @ {_shape(layer.weight.value)} -> "
-                      f"{_shape(outputs)}")
+            shapes = (
+                f"{_shape(np.asarray(self.current))} @ {_shape(layer.weight.value)} -> "
+                f"{_shape(outputs)}"
+            )
             return out, weight, f"{out} = {symbol} @ {weight}{bias}", shapes
         if type(layer) in _ACTIVATIONS:
             out = namer.fresh(f"A{namer.dense}")
@@ -309,10 +322,22 @@ class _Walk:
         grad = loss.backward()
         forward_formula, backward_formula = _loss_formulas(loss, symbol, grad)
         loss_name = type(loss).__name__
-        self.record("loss", loss_name, "L", forward_formula, f"{_shape(current)} -> ()",
-                    np.asarray(self.result.loss))
-        self.record("backward", loss_name, f"dL/d{symbol}", backward_formula,
-                    f"{_shape(current)} -> {_shape(grad)}", grad)
+        self.record(
+            "loss",
+            loss_name,
+            "L",
+            forward_formula,
+            f"{_shape(current)} -> ()",
+            np.asarray(self.result.loss),
+        )
+        self.record(
+            "backward",
+            loss_name,
+            f"dL/d{symbol}",
+            backward_formula,
+            f"{_shape(current)} -> {_shape(grad)}",
+            grad,
+        )
         return grad
 
     def backward(self, trail: Trail, grad: FloatArray) -> None:
@@ -329,27 +354,54 @@ class _Walk:
                 rule = _ACTIVATIONS[type(layer)][1].format(out=out, slope=slope)
             else:
                 rule = f"{type(layer).__name__}.backward(dL/d{out})"
-            formula = f"{name} = {rule}" if name.startswith("dL/d") else (
-                f"{name} = dL/d{inp} = {rule}")
-            self.record("backward", where, name, formula,
-                        f"{_shape(grad_output)} -> {_shape(grad)}", grad)
+            formula = (
+                f"{name} = {rule}" if name.startswith("dL/d") else (f"{name} = dL/d{inp} = {rule}")
+            )
+            self.record(
+                "backward", where, name, formula, f"{_shape(grad_output)} -> {_shape(grad)}", grad
+            )
 
-    def _dense_backward(self, where: str, layer: Dense, inp: str, out: str, weight: str,
-                        grad_output: FloatArray, grad: FloatArray) -> None:
+    def _dense_backward(
+        self,
+        where: str,
+        layer: Dense,
+        inp: str,
+        out: str,
+        weight: str,
+        grad_output: FloatArray,
+        grad: FloatArray,
+    ) -> None:
         inputs = np.asarray(self.result.values[inp])
         delta = f"delta{weight[1:]}"  # set by the activation after this Dense, if any
         incoming = delta if delta in self.result.values else f"dL/d{out}"
-        self.record("backward", where, f"dL/d{weight}", f"dL/d{weight} = {inp}.T @ {incoming}",
-                    f"{_shape(inputs.T)} @ {_shape(grad_output)} -> "
-                    f"{_shape(layer.weight.grad)}", layer.weight.grad.copy(), per_sample=False)
+        self.record(
+            "backward",
+            where,
+            f"dL/d{weight}",
+            f"dL/d{weight} = {inp}.T @ {incoming}",
+            f"{_shape(inputs.T)} @ {_shape(grad_output)} -> {_shape(layer.weight.grad)}",
+            layer.weight.grad.copy(),
+            per_sample=False,
+        )
         if layer.bias is not None:
             bias = f"b{weight[1:]}"
-            self.record("backward", where, f"dL/d{bias}", f"dL/d{bias} = sum({incoming}, axis=0)",
-                        f"{_shape(grad_output)} -> {_shape(layer.bias.grad)}",
-                        layer.bias.grad.copy(), per_sample=False)
-        self.record("backward", where, f"dL/d{inp}", f"dL/d{inp} = {incoming} @ {weight}.T",
-                    f"{_shape(grad_output)} @ {_shape(layer.weight.value.T)} -> {_shape(grad)}",
-                    grad)
+            self.record(
+                "backward",
+                where,
+                f"dL/d{bias}",
+                f"dL/d{bias} = sum({incoming}, axis=0)",
+                f"{_shape(grad_output)} -> {_shape(layer.bias.grad)}",
+                layer.bias.grad.copy(),
+                per_sample=False,
+            )
+        self.record(
+            "backward",
+            where,
+            f"dL/d{inp}",
+            f"dL/d{inp} = {incoming} @ {weight}.T",
+            f"{_shape(grad_output)} @ {_shape(layer.weight.value.T)} -> {_shape(grad)}",
+            grad,
+        )
 
 
 def _render(result: Explanation, rows: int, precision: int) -> str:

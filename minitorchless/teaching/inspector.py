@@ -36,7 +36,6 @@ if TYPE_CHECKING:  # matplotlib is an optional extra, imported only inside plot(
 __all__ = ["Inspector", "dead_fraction", "saturated_fraction"]
 
 
-
 def saturated_fraction(layer: Layer, outputs: FloatArray, margin: float = 0.01) -> float:
     """The fraction of outputs of a sigmoid or tanh layer that sit in a flat tail.
 
@@ -216,8 +215,7 @@ class Inspector(Callback):
         self.labels = {watched.name: type(watched.layer).__name__ for watched in self._watched}
         self._latest = {}
         # each activation hands its outputs over as it computes them: no second forward
-        self._hooks = [watched.layer.register_forward_hook(self._keep)
-                       for watched in self._watched]
+        self._hooks = [watched.layer.register_forward_hook(self._keep) for watched in self._watched]
         self._parameters = list(self.model.named_parameters())
         # buffers allocated once; each measured step copies into them
         self._before = [parameter.value.copy() for _, parameter in self._parameters]
@@ -323,8 +321,9 @@ class Inspector(Callback):
                 spread = np.asarray(self.layer_stats.get(f"{name}/std", np.zeros_like(series)))
                 ax = panels["mean"][0]
                 (line,) = ax.plot(epochs, series, label=label)
-                ax.fill_between(epochs, series - spread, series + spread,
-                                color=line.get_color(), alpha=0.2)
+                ax.fill_between(
+                    epochs, series - spread, series + spread, color=line.get_color(), alpha=0.2
+                )
             elif stat in ("saturated", "dead"):
                 panels["fraction"][0].plot(epochs, series, label=f"{label} {stat}")
             elif stat in ("grad_norm", "update_ratio"):

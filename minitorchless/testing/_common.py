@@ -25,8 +25,11 @@ def kit_rng(seed: int) -> np.random.Generator:
 
 def several(inputs: Any) -> bool:
     """Whether ``inputs`` holds several inputs: a non-empty tuple of ndarrays."""
-    return isinstance(inputs, tuple) and bool(inputs) and all(
-        isinstance(item, np.ndarray) for item in inputs)
+    return (
+        isinstance(inputs, tuple)
+        and bool(inputs)
+        and all(isinstance(item, np.ndarray) for item in inputs)
+    )
 
 
 class KitInputs:

@@ -44,20 +44,31 @@ def likely_mistake(
     if _close(analytic, -numerical):
         return "the opposite sign: a minus where there should be a plus (or the reverse)"
     if batch > 1 and _close(analytic * batch, numerical):
-        return (f"off by the batch size: {batch} times too small, as if averaged over the "
-                f"batch (the loss already averages: divide once)")
+        return (
+            f"off by the batch size: {batch} times too small, as if averaged over the "
+            f"batch (the loss already averages: divide once)"
+        )
     if batch > 1 and _close(analytic, numerical * batch):
-        return (f"off by the batch size: {batch} times too large, as if summed where the "
-                f"loss averages, or an average left out")
-    if analytic.ndim == 2 and analytic.shape[0] == analytic.shape[1] and _close(
-            analytic.T, numerical):
-        return ("matches after a transpose: the product is in the wrong order, e.g. "
-                "delta.T @ x where x.T @ delta is meant (or W where W.T is meant)")
+        return (
+            f"off by the batch size: {batch} times too large, as if summed where the "
+            f"loss averages, or an average left out"
+        )
+    if (
+        analytic.ndim == 2
+        and analytic.shape[0] == analytic.shape[1]
+        and _close(analytic.T, numerical)
+    ):
+        return (
+            "matches after a transpose: the product is in the wrong order, e.g. "
+            "delta.T @ x where x.T @ delta is meant (or W where W.T is meant)"
+        )
     if one_sample is not None and batch > 1:
         for index in (0, batch - 1):
             if _close(analytic, one_sample(index)):
-                return (f"equals the gradient of sample {index} alone: sum the contributions "
-                        f"of every sample, e.g. grad_output.sum(axis=0) for a bias")
+                return (
+                    f"equals the gradient of sample {index} alone: sum the contributions "
+                    f"of every sample, e.g. grad_output.sum(axis=0) for a bias"
+                )
     if _close(analytic * 2, numerical) or _close(analytic, numerical * 2):
         return "off by a factor of 2: check the derivative of a square (d/dx x^2 = 2x)"
     return None

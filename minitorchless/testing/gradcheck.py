@@ -89,11 +89,18 @@ class _Problem:
         return trial, [np.asarray(part, dtype=np.float64) for part in outputs]
 
     def loss(self, weights: list[Array]) -> float:
-        return sum(float(np.sum(part * weight))
-                   for part, weight in zip(self.run()[1], weights, strict=True))
+        return sum(
+            float(np.sum(part * weight))
+            for part, weight in zip(self.run()[1], weights, strict=True)
+        )
 
-    def numerical(self, tensor: Array, indices: list[tuple[int, ...]], eps: float,
-                  weights: list[Array] | None = None) -> Array:
+    def numerical(
+        self,
+        tensor: Array,
+        indices: list[tuple[int, ...]],
+        eps: float,
+        weights: list[Array] | None = None,
+    ) -> Array:
         """Central differences of the loss at ``indices`` of ``tensor`` (perturbed in place)."""
         chosen = self.weights if weights is None else weights
         result = np.empty(len(indices))
@@ -108,11 +115,15 @@ class _Problem:
         return result
 
 
-def _sample_indices(shape: tuple[int, ...], limit: int | None,
-                    rng: np.random.Generator) -> list[tuple[int, ...]]:
+def _sample_indices(
+    shape: tuple[int, ...], limit: int | None, rng: np.random.Generator
+) -> list[tuple[int, ...]]:
     total = int(np.prod(shape))
-    flat = np.arange(total) if limit is None or total <= limit else rng.choice(
-        total, size=limit, replace=False)
+    flat = (
+        np.arange(total)
+        if limit is None or total <= limit
+        else rng.choice(total, size=limit, replace=False)
+    )
     return [tuple(int(i) for i in np.unravel_index(k, shape)) for k in np.sort(flat)]
 
 
@@ -120,8 +131,9 @@ def _all_indices(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
     return [tuple(int(i) for i in index) for index in np.ndindex(*shape)]
 
 
-def _diagnose(problem: _Problem, tensor: Array, analytic: Array, eps: float,
-              is_parameter: bool) -> str | None:
+def _diagnose(
+    problem: _Problem, tensor: Array, analytic: Array, eps: float, is_parameter: bool
+) -> str | None:
     """The likely mistake, from the whole numerical gradient of a small enough tensor."""
     if tensor.size > _DIAGNOSE_UP_TO:
         return None
@@ -186,41 +198,62 @@ def gradcheck(
     pristine = copy.deepcopy(layer).to(np.float64)
     pristine.clear_cache()
     given = KitInputs(inputs)
-    xs = [np.array(x, dtype=np.float64) if x.dtype.kind == "f" else np.array(x)
-          for x in given.arrays]
+    xs = [
+        np.array(x, dtype=np.float64) if x.dtype.kind == "f" else np.array(x) for x in given.arrays
+    ]
     problem = _Problem(pristine, given, xs)
     trial, outputs = problem.run()
     problem.weights = [rng.standard_normal(part.shape) for part in outputs]
     trial.zero_grad()
-    grad = tuple(w.copy() for w in problem.weights) if len(outputs) > 1 else (
-        problem.weights[0].copy())
+    grad = (
+        tuple(w.copy() for w in problem.weights)
+        if len(outputs) > 1
+        else (problem.weights[0].copy())
+    )
     returned = trial.backward(grad)
     grad_inputs = list(returned) if given.several else [returned]
     if check_inputs and len(grad_inputs) != len(xs):
-        raise GradcheckError(f"gradcheck: backward returned {len(grad_inputs)} gradients "
-                             f"for {len(xs)} inputs")
+        raise GradcheckError(
+            f"gradcheck: backward returned {len(grad_inputs)} gradients for {len(xs)} inputs"
+        )
 
     # (name, tensor to perturb, its analytic gradient, whether it is a parameter)
     targets: list[tuple[str, Array, Array, bool]] = []
     if check_inputs:
-        targets += [(name, x, np.asarray(g), False) for name, x, g, index in zip(
-            given.names(), xs, grad_inputs, range(len(xs)), strict=True)
-            if not given.is_integer(index)]
+        targets += [
+            (name, x, np.asarray(g), False)
+            for name, x, g, index in zip(
+                given.names(), xs, grad_inputs, range(len(xs)), strict=True
+            )
+            if not given.is_integer(index)
+        ]
     params = dict(pristine.named_parameters())
-    targets += [(name, params[name].value, p.grad.copy(), True)
-                for name, p in trial.named_parameters() if p.requires_grad]
+    targets += [
+        (name, params[name].value, p.grad.copy(), True)
+        for name, p in trial.named_parameters()
+        if p.requires_grad
+    ]
     return _compare(problem, targets, rtol, atol, eps, max_elements, rng, type(layer).__name__)
 
 
-def _compare(problem: _Problem, targets: list[tuple[str, Array, Array, bool]], rtol: float,
-             atol: float, eps: float, max_elements: int | None, rng: np.random.Generator,
-             layer_name: str) -> GradcheckReport:
+def _compare(
+    problem: _Problem,
+    targets: list[tuple[str, Array, Array, bool]],
+    rtol: float,
+    atol: float,
+    eps: float,
+    max_elements: int | None,
+    rng: np.random.Generator,
+    layer_name: str,
+) -> GradcheckReport:
     report = GradcheckReport(rtol=rtol, atol=atol)
     failures: list[str] = []
     for name, tensor, analytic, is_parameter in targets:
         if analytic.shape != tensor.shape:
-            raise GradcheckError(f"gradcheck: the gradient of {name!r} has shape "
-                                 f"{analytic.shape}, expected {tensor.shape}")
+            raise GradcheckError(
+                f"gradcheck: the gradient of {name!r} has shape "
+                f"{analytic.shape}, expected {tensor.shape}"
+            )
         indices = _sample_indices(tensor.shape, max_elements, rng)
         numerical = problem.numerical(tensor, indices, eps)
         picked = np.array([analytic[index] for index in indices])
@@ -230,12 +263,18 @@ def _compare(problem: _Problem, targets: list[tuple[str, Array, Array, bool]], r
         relative = error / np.maximum(np.maximum(np.abs(picked), np.abs(numerical)), 1e-12)
         worst = int(np.argmax(used)) if len(used) else 0
         report.tensors[name] = TensorCheck(
-            len(indices), float(error.max(initial=0.0)), float(relative.max(initial=0.0)),
+            len(indices),
+            float(error.max(initial=0.0)),
+            float(relative.max(initial=0.0)),
             float(used.max(initial=0.0)),
-            "atol" if len(used) and atol >= rtol * abs(numerical[worst]) else "rtol")
+            "atol" if len(used) and atol >= rtol * abs(numerical[worst]) else "rtol",
+        )
         bad = np.flatnonzero(used > 1)
-        failures += [f"  {name}{list(indices[k])}: analytic {picked[k]:.10g}, numerical "
-                     f"{numerical[k]:.10g}, relative error {relative[k]:.3g}" for k in bad[:5]]
+        failures += [
+            f"  {name}{list(indices[k])}: analytic {picked[k]:.10g}, numerical "
+            f"{numerical[k]:.10g}, relative error {relative[k]:.3g}"
+            for k in bad[:5]
+        ]
         if len(bad) > 5:
             failures.append(f"  ... and {len(bad) - 5} more in {name!r}")
         if len(bad):

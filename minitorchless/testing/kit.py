@@ -25,7 +25,8 @@ def _check_construction(factory: Callable[[np.random.Generator], Layer], seed: i
             raise LayerCheckError(
                 f"check_layer({type(subject).__name__}): construction is not repeatable: "
                 f"{name!r} differs between two builds from the same seed; draw from the rng "
-                f"argument")
+                f"argument"
+            )
     return subject
 
 

@@ -53,8 +53,9 @@ class Case:
         return outputs_tuple(layer(self.inputs.given()))
 
     def grad_outputs(self, outputs: tuple[Any, ...]) -> Any:
-        grads = tuple(self.rng.standard_normal(np.shape(part)).astype(part.dtype)
-                      for part in outputs)
+        grads = tuple(
+            self.rng.standard_normal(np.shape(part)).astype(part.dtype) for part in outputs
+        )
         return grads if len(grads) > 1 else grads[0]
 
 
@@ -71,14 +72,21 @@ def backward_before_forward(case: Case) -> None:
         fresh.backward(np.zeros_like(case.inputs.arrays[0], dtype=np.float64))
     except RuntimeError as err:
         if name not in str(err):
-            raise case.fail("backward before forward",
-                            f"the error does not name the layer: {err}") from None
+            raise case.fail(
+                "backward before forward", f"the error does not name the layer: {err}"
+            ) from None
     except Exception as err:
-        raise case.fail("backward before forward", f"raised {type(err).__name__} instead of "
-                        f"RuntimeError: {err} (read the cache with self.saved())") from None
+        raise case.fail(
+            "backward before forward",
+            f"raised {type(err).__name__} instead of "
+            f"RuntimeError: {err} (read the cache with self.saved())",
+        ) from None
     else:
-        raise case.fail("backward before forward", "no error was raised: read what forward "
-                        "kept with self.saved(), which refuses a backward without a forward")
+        raise case.fail(
+            "backward before forward",
+            "no error was raised: read what forward "
+            "kept with self.saved(), which refuses a backward without a forward",
+        )
 
 
 def _untouched(case: Case, originals: list[NDArray[Any]], what: str) -> None:
@@ -91,9 +99,11 @@ def _shape_agrees(inferred: Shape, actual: tuple[int, ...]) -> bool:
     if inferred and inferred[0] is Ellipsis:
         tail = inferred[1:]
         return len(actual) >= len(tail) and all(
-            size is None or size == got for size, got in zip(tail[::-1], actual[::-1], strict=False))
+            size is None or size == got for size, got in zip(tail[::-1], actual[::-1], strict=False)
+        )
     return len(inferred) == len(actual) and all(
-        size is None or size == got for size, got in zip(inferred, actual, strict=True))
+        size is None or size == got for size, got in zip(inferred, actual, strict=True)
+    )
 
 
 def forward_outputs(case: Case) -> None:
@@ -106,17 +116,24 @@ def forward_outputs(case: Case) -> None:
         if not isinstance(part, np.ndarray):
             raise case.fail("forward", f"returned {type(part).__name__}, not an ndarray")
         if part.dtype != case.dtype:
-            raise case.fail("dtype kept", f"forward returned {part.dtype}, expected "
-                            f"{case.dtype} (the parameters' dtype, or the inputs')")
+            raise case.fail(
+                "dtype kept",
+                f"forward returned {part.dtype}, expected "
+                f"{case.dtype} (the parameters' dtype, or the inputs')",
+            )
     given: ShapeSpec = [(None, *x.shape[1:]) for x in case.inputs.arrays]
     inferred = layer.output_shape(given if case.inputs.several else given[0])
     inferred_parts = inferred if isinstance(inferred, list) else [inferred]
     actual = [part.shape for part in outputs]
     if len(inferred_parts) != len(actual) or not all(
-            _shape_agrees(i, a) for i, a in zip(inferred_parts, actual, strict=False)):
-        raise case.fail("output_shape", f"output_shape infers {describe(inferred)} from "
-                        f"{describe(given if case.inputs.several else given[0])}, but forward "
-                        f"returned {', '.join(map(str, actual))}")
+        _shape_agrees(i, a) for i, a in zip(inferred_parts, actual, strict=False)
+    ):
+        raise case.fail(
+            "output_shape",
+            f"output_shape infers {describe(inferred)} from "
+            f"{describe(given if case.inputs.several else given[0])}, but forward "
+            f"returned {', '.join(map(str, actual))}",
+        )
 
 
 def backward_gradients(case: Case) -> None:
@@ -131,26 +148,37 @@ def backward_gradients(case: Case) -> None:
         raise case.fail("inputs untouched", "backward modified grad_output in place")
     grads = _as_tuple(returned) if case.inputs.several else (returned,)
     if len(grads) != len(case.inputs.arrays):
-        raise case.fail("grad shape", f"backward returned {len(grads)} gradient(s) for "
-                        f"{len(case.inputs.arrays)} inputs: a tuple, one per input")
+        raise case.fail(
+            "grad shape",
+            f"backward returned {len(grads)} gradient(s) for "
+            f"{len(case.inputs.arrays)} inputs: a tuple, one per input",
+        )
     for index, (x, g) in enumerate(zip(case.inputs.arrays, grads, strict=True)):
         name = case.inputs.names()[index]
         if case.inputs.is_integer(index):
             if g is not None:
-                raise case.fail("integer inputs", f"{name} holds integers (indices), which "
-                                f"have no gradient: backward must return None for it")
+                raise case.fail(
+                    "integer inputs",
+                    f"{name} holds integers (indices), which "
+                    f"have no gradient: backward must return None for it",
+                )
             continue
         if not isinstance(g, np.ndarray) or g.shape != x.shape:
             shape = getattr(g, "shape", type(g).__name__)
-            raise case.fail("grad shape", f"backward returned {shape} for {name}, "
-                            f"expected {x.shape}")
+            raise case.fail(
+                "grad shape", f"backward returned {shape} for {name}, expected {x.shape}"
+            )
         if g.dtype != case.dtype:
-            raise case.fail("dtype kept", f"backward returned {g.dtype} for {name}, "
-                            f"expected {case.dtype}")
+            raise case.fail(
+                "dtype kept", f"backward returned {g.dtype} for {name}, expected {case.dtype}"
+            )
     for name, p in layer.named_parameters():
         if p.grad.shape != p.value.shape or p.grad.dtype != p.value.dtype:
-            raise case.fail("grad shape", f"{name!r}.grad is {p.grad.shape} {p.grad.dtype}, "
-                            f"its value {p.value.shape} {p.value.dtype}")
+            raise case.fail(
+                "grad shape",
+                f"{name!r}.grad is {p.grad.shape} {p.grad.dtype}, "
+                f"its value {p.value.shape} {p.value.dtype}",
+            )
 
 
 def gradients_accumulate(case: Case) -> None:
@@ -163,8 +191,11 @@ def gradients_accumulate(case: Case) -> None:
     layer.backward(grad)
     for name, p in layer.named_parameters():
         if not np.allclose(p.grad, 2 * first[name], rtol=1e-5, atol=1e-7):
-            raise case.fail("gradients accumulate", f"a second backward did not add into "
-                            f"{name!r}.grad: likely mistake: `=` instead of `+=`")
+            raise case.fail(
+                "gradients accumulate",
+                f"a second backward did not add into "
+                f"{name!r}.grad: likely mistake: `=` instead of `+=`",
+            )
 
 
 def backward_parameters_agrees(case: Case) -> None:
@@ -180,8 +211,11 @@ def backward_parameters_agrees(case: Case) -> None:
         raise case.fail("backward_parameters", "returned a value; it returns None")
     for (name, p), (_, q) in zip(full.named_parameters(), lean.named_parameters(), strict=True):
         if not np.allclose(p.grad, q.grad, rtol=1e-5, atol=1e-7):
-            raise case.fail("backward_parameters", f"leaves another {name!r}.grad than "
-                            f"backward does: both must add the same dL/d(parameters)")
+            raise case.fail(
+                "backward_parameters",
+                f"leaves another {name!r}.grad than "
+                f"backward does: both must add the same dL/d(parameters)",
+            )
 
 
 def _held(obj: Any, path: str, seen: set[int]) -> Iterator[tuple[str, Any]]:
@@ -211,9 +245,11 @@ def everything_registered(case: Case) -> None:
         if isinstance(obj, (Parameter, Buffer)) and id(obj) not in listed:
             kind = "parameter" if isinstance(obj, Parameter) else "buffer"
             raise case.fail(
-                "everything registered", f"{path} is a {kind} the layer does not list, so "
+                "everything registered",
+                f"{path} is a {kind} the layer does not list, so "
                 f"it is never {'trained' if kind == 'parameter' else 'saved'}: create it "
-                f"with self.add_{kind}(name, value) (or list it in own_{kind}s())")
+                f"with self.add_{kind}(name, value) (or list it in own_{kind}s())",
+            )
 
 
 RULES: list[Callable[[Case], None]] = [

@@ -17,14 +17,18 @@ __all__ = ["STATE_RULES"]
 
 def _same_outputs(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     return len(a) == len(b) and all(
-        np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b, strict=True))
+        np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b, strict=True)
+    )
 
 
 def repeatable(case: Case) -> None:
     """Two copies in the same state give identical outputs."""
     if not _same_outputs(case.forward(case.copy()), case.forward(case.copy())):
-        raise case.fail("repeatable", "two copies in the same state gave different outputs; "
-                        "draw random numbers from a Generator the layer keeps (rng=...)")
+        raise case.fail(
+            "repeatable",
+            "two copies in the same state gave different outputs; "
+            "draw random numbers from a Generator the layer keeps (rng=...)",
+        )
 
 
 def _different(case: Case) -> Layer:
@@ -42,17 +46,24 @@ def state_dict_round_trip(case: Case) -> None:
         return
     other = _different(case)
     if sorted(other.state_dict()) != sorted(state):
-        raise case.fail("state_dict round trip", f"another build has the keys "
-                        f"{sorted(other.state_dict())}, this one {sorted(state)}")
+        raise case.fail(
+            "state_dict round trip",
+            f"another build has the keys {sorted(other.state_dict())}, this one {sorted(state)}",
+        )
     other.load_state_dict(state)
     for name, value in other.state_dict().items():
         if not np.array_equal(value, state[name]):
-            raise case.fail("state_dict round trip", f"load_state_dict did not write {name!r}: "
-                            f"the layer kept its own values")
+            raise case.fail(
+                "state_dict round trip",
+                f"load_state_dict did not write {name!r}: the layer kept its own values",
+            )
     original, restored = case.copy().eval(), other.eval()
     if not _same_outputs(case.forward(original), case.forward(restored)):
-        raise case.fail("state_dict round trip", "after load_state_dict the outputs differ: "
-                        "some state that forward uses is not in the state dict")
+        raise case.fail(
+            "state_dict round trip",
+            "after load_state_dict the outputs differ: "
+            "some state that forward uses is not in the state dict",
+        )
     fresh = _different(case)
     before = fresh.state_dict()
     first = next(iter(state))
@@ -61,8 +72,10 @@ def state_dict_round_trip(case: Case) -> None:
     except StateDictError:
         pass
     else:
-        raise case.fail("state_dict round trip", f"load_state_dict accepted a state dict "
-                        f"without {first!r}; it must refuse missing keys")
+        raise case.fail(
+            "state_dict round trip",
+            f"load_state_dict accepted a state dict without {first!r}; it must refuse missing keys",
+        )
     if any(not np.array_equal(value, before[key]) for key, value in fresh.state_dict().items()):
         raise case.fail("state_dict round trip", "a refused state dict changed the layer")
 
@@ -79,18 +92,27 @@ def config_rebuilds(case: Case) -> None:
     try:
         rebuilt = type(layer).from_config(config)
     except Exception as err:
-        raise case.fail("get_config", f"{name}.from_config(get_config()) fails: "
-                        f"{type(err).__name__}: {err}; get_config must return every "
-                        f"constructor argument (received {config!r:.200})") from None
+        raise case.fail(
+            "get_config",
+            f"{name}.from_config(get_config()) fails: "
+            f"{type(err).__name__}: {err}; get_config must return every "
+            f"constructor argument (received {config!r:.200})",
+        ) from None
     ours = [(key, tensor.shape) for key, tensor in layer.named_tensors()]
     theirs = [(key, tensor.shape) for key, tensor in rebuilt.named_tensors()]
     if ours != theirs:
-        raise case.fail("get_config", f"from_config(get_config()) builds tensors {theirs}, "
-                        f"the layer has {ours}: an argument is missing from get_config")
+        raise case.fail(
+            "get_config",
+            f"from_config(get_config()) builds tensors {theirs}, "
+            f"the layer has {ours}: an argument is missing from get_config",
+        )
     rebuilt.to(layer.dtype or np.float64).load_state_dict(layer.state_dict())
     if not _same_outputs(case.forward(case.copy().eval()), case.forward(rebuilt.eval())):
-        raise case.fail("get_config", "the rebuilt layer, given the same weights, computes "
-                        "something else: an argument is missing from get_config")
+        raise case.fail(
+            "get_config",
+            "the rebuilt layer, given the same weights, computes "
+            "something else: an argument is missing from get_config",
+        )
 
 
 def _modes(layer: Layer) -> list[bool]:
@@ -101,8 +123,11 @@ def modes(case: Case) -> None:
     """``eval()``/``train()`` reach every sublayer; eval is deterministic and changes no buffer."""
     layer = case.copy().eval()
     if any(_modes(layer)):
-        raise case.fail("train/eval", "eval() left a sublayer in training mode: "
-                        "override children() so that containers reach every sublayer")
+        raise case.fail(
+            "train/eval",
+            "eval() left a sublayer in training mode: "
+            "override children() so that containers reach every sublayer",
+        )
     buffers = {key: buffer.value.copy() for key, buffer in layer.named_buffers()}
     first, second = case.forward(layer), case.forward(layer)
     if not _same_outputs(first, second):

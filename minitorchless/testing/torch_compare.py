@@ -28,8 +28,7 @@ class TorchComparison:
     max_abs_error: dict[str, float] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        rows = [f"  {name}: max |error| {error:.2e}" for name, error in
-                self.max_abs_error.items()]
+        rows = [f"  {name}: max |error| {error:.2e}" for name, error in self.max_abs_error.items()]
         return "compare_with_torch passed:\n" + "\n".join(rows)
 
 
@@ -41,8 +40,15 @@ def _import_torch() -> Any:
     return torch
 
 
-def _check(report: TorchComparison, failures: list[str], name: str, ours: Any, theirs: Any,
-           rtol: float, atol: float) -> None:
+def _check(
+    report: TorchComparison,
+    failures: list[str],
+    name: str,
+    ours: Any,
+    theirs: Any,
+    rtol: float,
+    atol: float,
+) -> None:
     ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
     if ours.shape != theirs.shape:
         failures.append(f"  {name}: shape {ours.shape} here, {theirs.shape} in torch")
@@ -51,8 +57,10 @@ def _check(report: TorchComparison, failures: list[str], name: str, ours: Any, t
     report.max_abs_error[name] = float(error.max(initial=0.0))
     if not np.allclose(ours, theirs, rtol=rtol, atol=atol):
         worst = np.unravel_index(int(np.argmax(error)), error.shape)
-        failures.append(f"  {name}: max |error| {error.max():.3g} at {tuple(map(int, worst))}: "
-                        f"{ours[worst]:.10g} here, {theirs[worst]:.10g} in torch")
+        failures.append(
+            f"  {name}: max |error| {error.max():.3g} at {tuple(map(int, worst))}: "
+            f"{ours[worst]:.10g} here, {theirs[worst]:.10g} in torch"
+        )
 
 
 def compare_with_torch(
@@ -94,8 +102,9 @@ def compare_with_torch(
     state = {key: torch.from_numpy(value) for key, value in to_torch_state_dict(ours).items()}
     theirs.load_state_dict(state, strict=True)
     given = KitInputs(inputs)
-    xs: list[NDArray[Any]] = [x.astype(np.float64) if x.dtype.kind == "f" else x
-                              for x in given.arrays]
+    xs: list[NDArray[Any]] = [
+        x.astype(np.float64) if x.dtype.kind == "f" else x for x in given.arrays
+    ]
     tensors = [torch.tensor(x, requires_grad=x.dtype.kind == "f") for x in xs]
 
     outputs = outputs_tuple(ours(given.given(xs)))
@@ -115,12 +124,17 @@ def compare_with_torch(
             _check(report, failures, name, mine_grads[index], tensor.grad.numpy(), rtol, atol)
     their_params = dict(theirs.named_parameters())
     for key, (name, parameter, transposed) in torch_key_map(ours).items():
-        if key in their_params and name not in report.max_abs_error and (
-                their_params[key].grad is not None):
+        if (
+            key in their_params
+            and name not in report.max_abs_error
+            and (their_params[key].grad is not None)
+        ):
             grad = parameter.grad.T if transposed else parameter.grad  # type: ignore[attr-defined]
             _check(report, failures, name, grad, their_params[key].grad.numpy(), rtol, atol)
     if failures:
-        raise GradcheckError(f"compare_with_torch: {type(layer).__name__} and "
-                             f"{type(torch_module).__name__} differ (rtol={rtol}, "
-                             f"atol={atol}):\n" + "\n".join(failures))
+        raise GradcheckError(
+            f"compare_with_torch: {type(layer).__name__} and "
+            f"{type(torch_module).__name__} differ (rtol={rtol}, "
+            f"atol={atol}):\n" + "\n".join(failures)
+        )
     return report

@@ -123,16 +123,30 @@ def fit(
     X, y = as_data("fit", "X", X, model), as_data("fit", "y", y, model)
     X, y, validation = split_validation(model, X, y, validation_data, validation_split)
     mini = batch_size is not None and batch_size < len(X)
-    batches = Batches(X, y, batch_size=batch_size, shuffle=shuffle and mini,
-                      rng=generator("fit", rng))
-    settings = {"epochs": epochs, "batch_size": batch_size, "samples": len(X),
-                "steps_per_epoch": len(batches), "metrics": [m for m, _ in named_metrics]}
+    batches = Batches(
+        X, y, batch_size=batch_size, shuffle=shuffle and mini, rng=generator("fit", rng)
+    )
+    settings = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "samples": len(X),
+        "steps_per_epoch": len(batches),
+        "metrics": [m for m, _ in named_metrics],
+    }
     state = TrainingState(model, optimizer, epochs, len(batches), params=settings)
     history = state.history = History(settings)
     everyone = [*user_callbacks, HistoryRecorder(history), *([progress] if progress else [])]
     run = Run(
-        model, loss, optimizer, batches, validation, named_metrics, batch_size,
-        CallbackList(everyone, state), state, history,
+        model,
+        loss,
+        optimizer,
+        batches,
+        validation,
+        named_metrics,
+        batch_size,
+        CallbackList(everyone, state),
+        state,
+        history,
         Snapshot(optimizer.params) if terminate_on_nan else None,
     )
     was_training = model.training

@@ -83,8 +83,9 @@ def train_step(run: Run, inputs: FloatArray, targets: FloatArray, logs: Logs) ->
     predictions = run.model(inputs)
     value = run.loss(predictions, targets)
     if run.snapshot is not None and not math.isfinite(value):
-        diverged(run.history, run.state, run.snapshot, value, run.epoch, run.batch,
-                 len(run.batches))
+        diverged(
+            run.history, run.state, run.snapshot, value, run.epoch, run.batch, len(run.batches)
+        )
         return False
     logs["loss"] = value
     for name, metric in run.metrics:
@@ -122,8 +123,9 @@ def run_epoch(run: Run, epoch: int) -> Logs | None:
     logs.update(means.values)
     if run.validation is not None:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            scores = evaluate_batches(run.model, *run.validation, run.loss, run.metrics,
-                                      run.batch_size)
+            scores = evaluate_batches(
+                run.model, *run.validation, run.loss, run.metrics, run.batch_size
+            )
         logs.update({f"val_{name}": value for name, value in scores.items()})
     run.callbacks.on_epoch_end(epoch, logs)
     return logs
@@ -134,8 +136,16 @@ def _check_last_step(run: Run) -> None:
     if run.snapshot is None or run.history.diverged:
         return
     if not all(np.isfinite(parameter.value).all() for parameter in run.optimizer.params):
-        diverged(run.history, run.state, run.snapshot, math.nan, run.epoch, run.batch,
-                 len(run.batches), cause="the weights became NaN or inf in the last step")
+        diverged(
+            run.history,
+            run.state,
+            run.snapshot,
+            math.nan,
+            run.epoch,
+            run.batch,
+            len(run.batches),
+            cause="the weights became NaN or inf in the last step",
+        )
 
 
 def train_epochs(run: Run) -> Logs:

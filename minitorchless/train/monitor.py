@@ -28,9 +28,7 @@ class MonitorCallback(Callback):
         min_delta: The smallest change that counts as an improvement, >= 0.
     """
 
-    def __init__(
-        self, monitor: str, mode: Literal["auto", "min", "max"], min_delta: float
-    ) -> None:
+    def __init__(self, monitor: str, mode: Literal["auto", "min", "max"], min_delta: float) -> None:
         super().__init__()
         owner = type(self).__name__
         if not isinstance(monitor, str):
@@ -57,9 +55,11 @@ class MonitorCallback(Callback):
     def _monitored(self, logs: Logs) -> float:
         """The monitored value in this epoch's logs; a clear error if it is not logged."""
         if self.monitor not in logs:
-            hint = " (pass validation_data or validation_split to fit)" if (
-                self.monitor.startswith("val_")
-            ) else ""
+            hint = (
+                " (pass validation_data or validation_split to fit)"
+                if (self.monitor.startswith("val_"))
+                else ""
+            )
             raise ValueError(
                 f"{type(self).__name__}: monitor {self.monitor!r} is not among the logged "
                 f"values {sorted(logs)}{hint}"

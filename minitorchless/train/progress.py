@@ -98,9 +98,7 @@ class BarProgress(Progress):
         from tqdm import tqdm
 
         super().on_train_begin(logs)
-        self._bar = tqdm(
-            total=self.state.epochs, unit="epoch", file=sys.stdout, dynamic_ncols=True
-        )
+        self._bar = tqdm(total=self.state.epochs, unit="epoch", file=sys.stdout, dynamic_ncols=True)
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
         super().on_epoch_end(epoch, logs)
