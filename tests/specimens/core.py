@@ -1,65 +1,14 @@
-"""One table of specimens: every layer and container, buildable in float64 and float32.
-
-Every per-layer test reads this table: the layer contract (``check_layer``),
-float32 purity, ``backward_parameters``, save/load, PyTorch state dicts and
-ONNX export. Adding a layer to minitorchless means one file, one export line
-and one row here; ``test_specimens.py`` fails for an exported layer that has
-no row.
-
-A row is a :class:`Specimen`: how to build the layer from ``(rng, dtype)``,
-the sample shape of each of its inputs (without the batch axis), and, where
-one exists, how to build its PyTorch twin (whose weights then come from
-``mtl.to_torch_state_dict``).
-"""
+"""Specimens of the core layers: Dense, the activations, dropout, containers and merges."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 import minitorchless as mtl
-
-Build = Callable[[np.random.Generator, Any], mtl.Layer]
-TorchTwin = Callable[[ModuleType], Any]
-
-
-@dataclass(frozen=True)
-class Specimen:
-    """One row of the table.
-
-    Attributes:
-        build: ``(rng, dtype) -> layer``, drawing every random number from ``rng``.
-        inputs: The sample shape of each input (one tuple per input).
-        away_from_zero: Keep inputs off 0, where a kink (ReLU) makes finite
-            differences meaningless.
-        torch: ``torch -> torch.nn.Module`` of the same architecture, or ``None``.
-        onnx: Whether ``export_onnx`` covers it.
-    """
-
-    build: Build
-    inputs: tuple[tuple[int, ...], ...]
-    away_from_zero: bool = False
-    torch: TorchTwin | None = None
-    onnx: bool = True
-
-    def make_inputs(self, dtype: Any = np.float64, batch: int = 6, seed: int = 7) -> Any:
-        """A batch for the specimen: an array, or a tuple of arrays for several inputs.
-
-        Several inputs are scaled differently (by 1, 2, 3...) so that a
-        gradient sent to the wrong input cannot pass unnoticed.
-        """
-        rng = np.random.default_rng(seed)
-        arrays = []
-        for index, shape in enumerate(self.inputs):
-            x = rng.standard_normal((batch, *shape)) * (index + 1)
-            if self.away_from_zero:
-                x += np.sign(x) * 0.1
-            arrays.append(x.astype(dtype))
-        return arrays[0] if len(arrays) == 1 else tuple(arrays)
+from specimens.base import Build, Specimen, TorchTwin
 
 
 def _dense(n_in: int, n_out: int, **kwargs: Any) -> Build:
@@ -206,7 +155,7 @@ def _module(name: str, *args: Any, **kwargs: Any) -> TorchTwin:
     return lambda torch: getattr(torch.nn, name)(*args, **kwargs)
 
 
-SPECIMENS: dict[str, Specimen] = {
+ROWS: dict[str, Specimen] = {
     "Dense": Specimen(_dense(5, 3), ((5,),), torch=_linear(5, 3)),
     "Dense(bias)": Specimen(_dense(4, 6, bias=True), ((4,),), torch=_linear(4, 6, bias=True)),
     "Dense(he_normal)": Specimen(_dense(3, 2, init="he_normal"), ((3,),), torch=_linear(3, 2)),
@@ -255,16 +204,3 @@ SPECIMENS: dict[str, Specimen] = {
     "Add": Specimen(lambda rng, dt: mtl.Add(), ((4,), (4,), (4,))),
     "Concatenate": Specimen(lambda rng, dt: mtl.Concatenate(), ((3,), (1,), (2,))),
 }
-
-
-def build(name: str, dtype: Any = np.float64, seed: int = 0) -> mtl.Layer:
-    """The specimen ``name``, built from a generator seeded with ``seed``."""
-    return SPECIMENS[name].build(np.random.default_rng(seed), dtype)
-
-
-def layer_types(model: mtl.Layer) -> set[type]:
-    """The classes of ``model`` and of every layer nested in it."""
-    found = {type(model)}
-    for _, child in model.children():
-        found |= layer_types(child)
-    return found
