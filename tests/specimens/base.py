@@ -26,6 +26,8 @@ class Specimen:
             differences meaningless.
         torch: ``torch -> torch.nn.Module`` of the same architecture, or ``None``.
         onnx: Whether ``export_onnx`` covers it.
+        integers: If set, the inputs are integer indices in ``[0, integers)``
+            (``Embedding``'s), which have no gradient.
     """
 
     build: Build
@@ -33,6 +35,7 @@ class Specimen:
     away_from_zero: bool = False
     torch: TorchTwin | None = None
     onnx: bool = True
+    integers: int | None = None
 
     def make_inputs(self, dtype: Any = np.float64, batch: int = 6, seed: int = 7) -> Any:
         """A batch for the specimen: an array, or a tuple of arrays for several inputs.
@@ -43,6 +46,9 @@ class Specimen:
         rng = np.random.default_rng(seed)
         arrays = []
         for index, shape in enumerate(self.inputs):
+            if self.integers is not None:
+                arrays.append(rng.integers(0, self.integers, size=(batch, *shape)))
+                continue
             x = rng.standard_normal((batch, *shape)) * (index + 1)
             if self.away_from_zero:
                 x += np.sign(x) * 0.1
