@@ -5,6 +5,11 @@ earlier blocks), in a temporary working directory. A block whose first line is
 ``# requires: name`` is skipped where that module cannot be imported (and run
 in CI, which installs everything).
 
+What a page shows as a block's output is generated, never typed: a ``text``
+block right after the line ``<!-- output -->``, which follows a python block,
+must be exactly what that python block printed. Run the docs tests with
+``MINITORCHLESS_UPDATE_DOCS=1`` to write the current outputs into the pages.
+
 Beyond the code blocks: the code a page quotes in its equation-to-code tables
 must still be in the library, every public module has an API reference page,
 relative links and images resolve, the figure script draws every committed
@@ -14,7 +19,9 @@ extra is installed).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import os
 import re
 import subprocess
@@ -25,6 +32,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+# a python block, then <!-- output -->, then the text block that shows what it printed
+OUTPUT = re.compile(
+    r"^```python\n(?P<code>.*?)^```\n\s*<!-- output -->\n```text\n(?P<shown>.*?)^```\n",
+    re.DOTALL | re.MULTILINE,
+)
 PAGES = [
     page
     for page in sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
@@ -37,23 +49,63 @@ def test_there_are_pages_with_code() -> None:
     assert sum(len(BLOCK.findall(page.read_text())) for page in PAGES) >= 3
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    blocks = BLOCK.findall(page.read_text())
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+def _run_blocks(page: Path) -> dict[str, str]:
+    """Run a page's python blocks in order in one namespace; return each block's printed text."""
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
-    for number, source in enumerate(blocks, start=1):
+    printed: dict[str, str] = {}
+    for number, source in enumerate(BLOCK.findall(page.read_text()), start=1):
         required = REQUIRES.match(source)
         if required and importlib.util.find_spec(required.group(1)) is None:
             if os.environ.get("MINITORCHLESS_REQUIRE_TORCH") == "1":
                 pytest.fail(f"{page.name} block {number} needs {required.group(1)}")
             continue
         code = compile(source, f"{page.name}:block{number}", "exec")
+        stream = io.StringIO()
         try:
-            exec(code, namespace)
+            with contextlib.redirect_stdout(stream):
+                exec(code, namespace)
         except Exception as err:
             raise AssertionError(f"{page.name}, python block {number} failed: {err!r}") from err
+        printed[source] = stream.getvalue()
+    return printed
+
+
+def _normalized(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    printed = _run_blocks(page)
+    text = page.read_text()
+    stale = []
+    for match in OUTPUT.finditer(text):
+        actual = _normalized(printed.get(match["code"], ""))
+        if _normalized(match["shown"]) != actual:
+            stale.append((match, actual))
+    if stale and os.environ.get("MINITORCHLESS_UPDATE_DOCS") == "1":
+        for match, actual in reversed(stale):
+            start, end = match.span("shown")
+            text = text[:start] + actual + "\n" + text[end:]
+        page.write_text(text)
+        return
+    assert not stale, (
+        f"{page.name} shows output that its code no longer prints (rerun with "
+        f"MINITORCHLESS_UPDATE_DOCS=1 to regenerate):\n"
+        + "\n".join(f"--- shown\n{m['shown']}--- printed\n{a}" for m, a in stale)
+    )
+
+
+def test_shown_output_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("```python\nprint(6 * 7)\n```\n\n<!-- output -->\n```text\n41\n```\n")
+    with pytest.raises(AssertionError, match="no longer prints"):
+        test_code_blocks_run(page, tmp_path, monkeypatch)
+    monkeypatch.setenv("MINITORCHLESS_UPDATE_DOCS", "1")
+    test_code_blocks_run(page, tmp_path, monkeypatch)
+    assert "```text\n42\n```" in page.read_text()
 
 
 # ------------------------------------------------------------ quoted code
