@@ -25,7 +25,8 @@ from numpy.typing import NDArray
 from minitorchless._checks import positive_float, positive_int
 from minitorchless._types import FloatArray
 from minitorchless.layers.activations import Activation, ReLU, Sigmoid, Tanh
-from minitorchless.layers.base import HookHandle, Layer
+from minitorchless.layers.base import Layer
+from minitorchless.layers.hooks import HookHandle
 from minitorchless.parameter import Parameter
 from minitorchless.train.callbacks import Callback, Logs
 from minitorchless.train.history import append_row
