@@ -263,3 +263,36 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    _check_offline(tmp_path)
+    # long signatures are laid out one parameter per line (the docs extra brings a formatter)
+    training = re.sub(r"<[^>]+>", "", (tmp_path / "api" / "training" / "index.html").read_text())
+    assert "fit(\n    model: Layer,\n    X: ArrayLike," in training
+
+
+REMOTE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*(?:src|href)=["'](?:https?:)?//""")
+
+
+def _check_offline(site: Path) -> None:
+    """The built site needs no network: no remote script, style or image, and math as MathML."""
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 10
+    remote = [
+        f"{page.relative_to(site)}: {match[0]}"
+        for page in pages
+        for match in REMOTE.finditer(page.read_text())
+    ]
+    assert not remote, "pages that load something from the network:\n" + "\n".join(remote)
+    math = (site / "math" / "index.html").read_text()
+    assert math.count("<math") > 50  # the formulas, rendered at build time
+    assert "\\(" not in math and "arithmatex" not in math  # no LaTeX left for a script
+
+
+def test_the_offline_check_catches_a_remote_script(tmp_path: Path) -> None:
+    (tmp_path / "math").mkdir()
+    for index in range(11):
+        (tmp_path / f"p{index}.html").write_text("<p>fine</p>")
+    (tmp_path / "math" / "index.html").write_text(
+        '<script src="https://cdn.example.org/x.js"></script>' + "<math></math>" * 60
+    )
+    with pytest.raises(AssertionError, match="load something from the network"):
+        _check_offline(tmp_path)
