@@ -57,7 +57,7 @@ from minitorchless.optim import (
 )
 from minitorchless.parameter import Buffer, Parameter
 from minitorchless.serialization import load, load_weights, register_layer, save, save_weights
-from minitorchless.teaching import Inspector, explain
+from minitorchless.teaching import Inspector, draw, explain
 from minitorchless.train import DivergenceWarning, History, ModelCheckpoint, evaluate, fit, predict
 
 __all__ = [
@@ -113,6 +113,7 @@ __all__ = [
     "__version__",
     "callbacks",
     "data",
+    "draw",
     "evaluate",
     "explain",
     "export_onnx",

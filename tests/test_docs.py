@@ -32,11 +32,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
-# a python block, then <!-- output -->, then the text block that shows what it printed
-OUTPUT = re.compile(
-    r"^```python\n(?P<code>.*?)^```\n\s*<!-- output -->\n```text\n(?P<shown>.*?)^```\n",
-    re.DOTALL | re.MULTILINE,
-)
+# right after a python block: <!-- output -->, then the text block showing what it printed
+SHOWN = re.compile(r"\n\s*<!-- output -->\n```text\n(?P<shown>.*?)^```\n", re.DOTALL | re.MULTILINE)
+
+
+def _shown_outputs(text: str) -> list[tuple[str, re.Match[str]]]:
+    """``(code of the python block, match of the text block after it)`` for each shown output."""
+    found = []
+    for block in BLOCK.finditer(text):
+        shown = SHOWN.match(text, block.end())
+        if shown is not None:
+            found.append((block[1], shown))
+    return found
+
+
 PAGES = [
     page
     for page in sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
@@ -81,8 +90,8 @@ def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     printed = _run_blocks(page)
     text = page.read_text()
     stale = []
-    for match in OUTPUT.finditer(text):
-        actual = _normalized(printed.get(match["code"], ""))
+    for code, match in _shown_outputs(text):
+        actual = _normalized(printed.get(code, ""))
         if _normalized(match["shown"]) != actual:
             stale.append((match, actual))
     if stale and os.environ.get("MINITORCHLESS_UPDATE_DOCS") == "1":
@@ -99,6 +108,7 @@ def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_shown_output_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MINITORCHLESS_UPDATE_DOCS", raising=False)
     page = tmp_path / "page.md"
     page.write_text("```python\nprint(6 * 7)\n```\n\n<!-- output -->\n```text\n41\n```\n")
     with pytest.raises(AssertionError, match="no longer prints"):
@@ -236,9 +246,13 @@ def test_figure_script_draws_every_committed_figure(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": path},
     )
     assert result.returncode == 0, result.stderr
-    drawn = {path.name for path in tmp_path.glob("*.png")}
-    committed = {path.name for path in (ROOT / "docs" / "figures").glob("*.png")}
+    figures = ROOT / "docs" / "figures"
+    drawn = {path.name for pattern in ("*.png", "*.svg") for path in tmp_path.glob(pattern)}
+    committed = {path.name for pattern in ("*.png", "*.svg") for path in figures.glob(pattern)}
     assert drawn == committed, f"drawn {sorted(drawn)}, committed {sorted(committed)}"
+    # drawings are plain text written by minitorchless alone: byte for byte the same
+    for name in sorted(name for name in drawn if name.endswith(".svg")):
+        assert (tmp_path / name).read_bytes() == (figures / name).read_bytes(), name
     used = "\n".join(
         page.read_text() for page in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
     )
