@@ -10,6 +10,7 @@ from minitorchless.layers.activations import (
     Tanh,
 )
 from minitorchless.layers.base import Layer
+from minitorchless.layers.builder import GraphBuilder, Symbol
 from minitorchless.layers.combinators import Parallel, Residual
 from minitorchless.layers.dense import Dense
 from minitorchless.layers.dropout import Dropout
@@ -24,6 +25,7 @@ __all__ = [
     "Dense",
     "Dropout",
     "Graph",
+    "GraphBuilder",
     "Identity",
     "Layer",
     "LeakyReLU",
@@ -34,5 +36,6 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "Symbol",
     "Tanh",
 ]
