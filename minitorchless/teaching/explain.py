@@ -1,35 +1,41 @@
-"""``explain``: one batch through a small network, step by step, in the tutorial's notation.
+"""``explain``: one batch through a model, step by step, each delta checked on the spot.
 
 ``explain(model, X, y, loss)`` runs one forward and one backward pass on a copy
 of the model and writes down every step: the formula each layer applies, the
 shapes that go in and come out, and the first rows of the result. The numbers
 are the ones the layers really compute, so a learner can redo any step by hand
-(or in NumPy) and compare.
+(or in NumPy) and compare. Every gradient it prints is also checked there and
+then against finite differences of that step alone, and the check says so.
+
+It follows the data through any model: the layers of a ``Sequential``, the
+nodes of a ``Graph``, the block and the sum of a ``Residual``, the branches and
+the merge of a ``Parallel``, and each use of a shared layer.
 
 The notation is the tutorial's, with samples as rows. The input is ``X``. The
 k-th ``Dense`` computes ``Zk = A(k-1) @ Wk`` (with ``A0 = X``), the activation
-after it ``Ak = g(Zk)``, and backward names ``deltak = dL/dZk``.
+after it ``Ak = g(Zk)``, and backward names ``deltak = dL/dZk``; other steps'
+outputs are ``H1``, ``H2``...
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from minitorchless._types import FloatArray
 from minitorchless.layers.base import Layer
-from minitorchless.layers.dense import Dense
-from minitorchless.layers.sequential import Sequential
 from minitorchless.losses import Loss
-from minitorchless.teaching.formulas import ACTIVATIONS, loss_formulas
-from minitorchless.teaching.text import render, shape_of
+from minitorchless.teaching.recorder import Recorder
+from minitorchless.teaching.steps import StepWriter
+from minitorchless.teaching.text import render, render_html
+from minitorchless.teaching.verify import check_loss
 
-__all__ = ["Explanation", "Step", "explain"]
+__all__ = ["Explanation", "Phase", "Step", "explain"]
 
 Phase = Literal["forward", "loss", "backward"]
 
@@ -48,6 +54,8 @@ class Step:
         value: The result, as the layer computed it.
         per_sample: Whether ``value`` has a row per sample (only the first
             rows are printed) rather than being a parameter's gradient.
+        check: For a gradient, the finite-difference check of it, in words.
+        passed: Whether that check passed (``True`` where there is none).
     """
 
     phase: Phase
@@ -57,14 +65,16 @@ class Step:
     shapes: str
     value: FloatArray
     per_sample: bool = True
+    check: str = ""
+    passed: bool = True
 
 
 @dataclass
 class Explanation:
     """Everything ``explain`` computed: the steps, in order, and their results by symbol.
 
-    ``str(explanation)`` is the printed walk-through; ``explanation["delta1"]``
-    is the array behind a symbol.
+    ``str(explanation)`` is the printed walk-through; in a notebook it shows as
+    a table; ``explanation["delta1"]`` is the array behind a symbol.
 
     Attributes:
         steps: The forward steps, the loss, then the backward steps.
@@ -72,12 +82,18 @@ class Explanation:
         values: Every result by symbol: ``"X"``, ``"Z1"``, ``"A1"``, ...,
             ``"dL/dA2"``, ``"delta2"``, ``"dL/dW2"``, ...
         text: The walk-through as printed.
+        verified: Whether every gradient agreed with its finite-difference check.
+        parameters: The symbols of the weights shown (``"W1"``, ``"b1"``...).
     """
 
     steps: list[Step] = field(default_factory=list)
     loss: float = float("nan")
     values: dict[str, FloatArray] = field(default_factory=dict)
     text: str = ""
+    verified: bool = True
+    parameters: list[str] = field(default_factory=list)
+    rows: int = 2
+    precision: int = 4
 
     def __getitem__(self, name: str) -> FloatArray:
         if name not in self.values:
@@ -87,41 +103,27 @@ class Explanation:
     def __str__(self) -> str:
         return self.text
 
-
-def _refuse_shared(leaves: list[tuple[str, Layer]]) -> None:
-    """explain shows one cache and one gradient per layer: a layer used twice has two."""
-    first_name: dict[int, str] = {}
-    for name, layer in leaves:
-        if id(layer) in first_name:
-            raise ValueError(
-                f"explain: {type(layer).__name__} at {first_name[id(layer)]!r} is used again "
-                f"at {name!r}; explain shows one forward and backward step per layer, so it "
-                f"takes models without shared layers (gradcheck checks shared ones)"
-            )
-        first_name[id(layer)] = name
+    def _repr_html_(self) -> str:
+        return render_html(self, self.rows, self.precision)
 
 
-def _leaves(layer: Layer, prefix: str = "") -> Iterator[tuple[str, Layer]]:
-    """The layers of nested ``Sequential``s in order, by dotted name; other layers whole."""
-    if isinstance(layer, Sequential):
-        for name, child in layer.children():
-            yield from _leaves(child, f"{prefix}{name}.")
-    else:
-        yield prefix.rstrip(".") or "model", layer
+def _check_arguments(model: Any, loss: Any, rows: int) -> None:
+    if not isinstance(model, Layer):
+        raise TypeError(f"explain: model must be a Layer, received {type(model).__name__}")
+    if not isinstance(loss, Loss):
+        raise TypeError(
+            f"explain: loss must be a Loss such as MSELoss(), received {type(loss).__name__}"
+        )
+    if rows < 1:
+        raise ValueError(f"explain: rows must be >= 1, received {rows}")
 
 
-class _Namer:
-    """Hands out the tutorial's symbols (Z1, A1, ...), never the same one twice."""
-
-    def __init__(self) -> None:
-        self.dense = 0
-        self.used: set[str] = {"X", "Y"}
-
-    def fresh(self, symbol: str) -> str:
-        while symbol in self.used:  # e.g. two activations in a row: A1, then A1'
-            symbol += "'"
-        self.used.add(symbol)
-        return symbol
+def _as_inputs(X: Any) -> Any:
+    """The batch in float64 (integer indices stay integers), one array or a tuple."""
+    if isinstance(X, (list, tuple)):
+        return tuple(_as_inputs(x) for x in X)
+    array = np.asarray(X)
+    return array.astype(np.float64) if array.dtype.kind == "f" else array
 
 
 def explain(
@@ -137,19 +139,21 @@ def explain(
     """Walk one batch through the model, forward and backward, printing every step.
 
     Each step shows the formula applied, the shapes and the first ``rows`` rows
-    of the result, e.g.::
+    of the result, and each gradient says how it fared against finite
+    differences of its step, e.g.::
 
         [0] Dense    Z1 = X @ W1                               (6, 5) @ (5, 4) -> (6, 4)
         [1] Sigmoid  delta1 = dL/dZ1 = dL/dA1 * A1 * (1 - A1)  (6, 4) -> (6, 4)
+                     delta1 = [[...]]
+                     checked: agrees with finite differences (largest difference 2.1e-11, ...)
 
-    The passes run on a deep copy: the model's weights, gradients and caches
-    are left exactly as they were. Nested ``Sequential``s are walked layer by
-    layer; any other layer (a graph, a custom layer) appears as one step.
+    The passes run in float64 on a deep copy: the model's weights, gradients
+    and caches are left exactly as they were.
 
     Args:
-        model: A small network, usually a ``Sequential``.
-        X: One batch of inputs, ``(batch, in_features)``. Keep it small (a few
-            rows): every step prints its values.
+        model: A small network: a ``Sequential``, a ``Graph``, any layer.
+        X: One batch of inputs (a tuple of batches for several inputs). Keep it
+            small (a few rows): every step prints its values.
         y: The targets for the batch, as ``loss`` expects them.
         loss: The loss function, e.g. ``MSELoss()``.
         rows: How many rows of each batch-sized result to show.
@@ -158,189 +162,37 @@ def explain(
 
     Returns:
         An ``Explanation``: the steps, the loss, every result by symbol
-        (``explanation["delta1"]``) and the printed text.
+        (``explanation["delta1"]``), the printed text, and whether every
+        check passed.
 
     Raises:
         TypeError: ``model`` is not a Layer or ``loss`` is not a Loss.
+        ValueError: the model has several outputs (a loss takes one).
     """
-    if not isinstance(model, Layer):
-        raise TypeError(f"explain: model must be a Layer, received {type(model).__name__}")
-    if not isinstance(loss, Loss):
-        raise TypeError(
-            f"explain: loss must be a Loss such as MSELoss(), received {type(loss).__name__}"
-        )
-    if rows < 1:
-        raise ValueError(f"explain: rows must be >= 1, received {rows}")
-    work = copy.deepcopy(model)  # the user's model keeps its gradients and caches
+    _check_arguments(model, loss, rows)
+    work = copy.deepcopy(model).to(np.float64)  # the user's model keeps everything it had
     work.zero_grad()
-    walk = _Walk()
-    trail = walk.forward(work, np.asarray(X))
-    grad = walk.loss(copy.deepcopy(loss), y)
-    walk.backward(trail, grad)
-    result = walk.result
+    recorder = Recorder(work)
+    inputs = _as_inputs(X)
+    outputs = work(inputs)
+    if isinstance(outputs, tuple):
+        raise ValueError(
+            f"explain: the model returns {len(outputs)} outputs; explain follows "
+            f"one loss on one output"
+        )
+    loss = copy.deepcopy(loss)
+    value = loss(outputs, y)
+    grad = loss.backward()
+    work.backward(grad)
+
+    result = Explanation(loss=value, rows=rows, precision=precision)
+    writer = StepWriter(result, inputs)
+    writer.forward(recorder.calls)
+    writer.loss(loss, outputs, grad, check_loss(loss, outputs, y, grad))
+    writer.backward(recorder.calls)
+    result.verified = all(step.passed for step in result.steps)
     result.text = render(result, rows, precision)
     if print_fn is not None:
         for line in result.text.splitlines():
             print_fn(line)
     return result
-
-
-# per layer, in order: (where, layer, input symbol, output symbol, weight symbol)
-Trail = list[tuple[str, Layer, str, str, str]]
-
-
-class _Walk:
-    """One forward, one loss and one backward pass, recorded step by step."""
-
-    def __init__(self) -> None:
-        self.result = Explanation()
-        self.namer = _Namer()
-        self.symbol = "X"  # the symbol of the latest result
-        self.current: FloatArray = np.empty(0)
-
-    def record(
-        self,
-        phase: Phase,
-        where: str,
-        name: str,
-        formula: str,
-        shapes: str,
-        value: FloatArray,
-        per_sample: bool = True,
-    ) -> None:
-        self.result.steps.append(Step(phase, where, name, formula, shapes, value, per_sample))
-        self.result.values[name] = value
-
-    def forward(self, work: Layer, X: FloatArray) -> Trail:
-        self.result.values["X"] = self.current = X
-        trail: Trail = []
-        leaves = list(_leaves(work))
-        _refuse_shared(leaves)
-        for name, layer in leaves:
-            where = f"[{name}] {type(layer).__name__}"
-            outputs = layer(self.current)
-            out, weight, formula, shapes = self._forward_step(layer, outputs, len(trail))
-            self.record("forward", where, out, formula, shapes, outputs)
-            trail.append((where, layer, self.symbol, out, weight))
-            self.current, self.symbol = outputs, out
-        return trail
-
-    def _forward_step(
-        self, layer: Layer, outputs: FloatArray, index: int
-    ) -> tuple[str, str, str, str]:
-        """The output and weight symbols, the formula and the shapes of one layer's forward."""
-        namer, symbol = self.namer, self.symbol
-        shapes = f"{shape_of(np.asarray(self.current))} -> {shape_of(outputs)}"
-        if isinstance(layer, Dense):
-            namer.dense += 1
-            k = namer.dense
-            out, weight = namer.fresh(f"Z{k}"), namer.fresh(f"W{k}")
-            self.result.values[weight] = layer.weight.value
-            bias = ""
-            if layer.bias is not None:
-                bias = f" + {namer.fresh(f'b{k}')}"
-                self.result.values[bias[3:]] = layer.bias.value
-            shapes = (
-                f"{shape_of(np.asarray(self.current))} @ {shape_of(layer.weight.value)} -> "
-                f"{shape_of(outputs)}"
-            )
-            return out, weight, f"{out} = {symbol} @ {weight}{bias}", shapes
-        if type(layer) in ACTIVATIONS:
-            out = namer.fresh(f"A{namer.dense}")
-            slope = getattr(layer, "negative_slope", "")
-            formula = ACTIVATIONS[type(layer)][0].format(out=out, inp=symbol, slope=slope)
-            return out, "", formula, shapes
-        out = namer.fresh(f"H{index}")
-        return out, "", f"{out} = {type(layer).__name__}({symbol})", shapes
-
-    def loss(self, loss: Loss, y: ArrayLike) -> FloatArray:
-        current, symbol = self.current, self.symbol
-        self.result.loss = loss(current, y)
-        grad = loss.backward()
-        forward_formula, backward_formula = loss_formulas(loss, symbol, grad)
-        loss_name = type(loss).__name__
-        self.record(
-            "loss",
-            loss_name,
-            "L",
-            forward_formula,
-            f"{shape_of(current)} -> ()",
-            np.asarray(self.result.loss),
-        )
-        self.record(
-            "backward",
-            loss_name,
-            f"dL/d{symbol}",
-            backward_formula,
-            f"{shape_of(current)} -> {shape_of(grad)}",
-            grad,
-        )
-        return grad
-
-    def backward(self, trail: Trail, grad: FloatArray) -> None:
-        for where, layer, inp, out, weight in reversed(trail):
-            grad_output = grad
-            grad = layer.backward(grad_output)
-            if isinstance(layer, Dense):
-                self._dense_backward(where, layer, inp, out, weight, grad_output, grad)
-                continue
-            # the gradient of a Dense output Zk is the tutorial's deltak
-            name = f"delta{inp[1:]}" if inp.startswith("Z") else f"dL/d{inp}"
-            if type(layer) in ACTIVATIONS:
-                slope = getattr(layer, "negative_slope", "")
-                rule = ACTIVATIONS[type(layer)][1].format(out=out, slope=slope)
-            else:
-                rule = f"{type(layer).__name__}.backward(dL/d{out})"
-            formula = (
-                f"{name} = {rule}" if name.startswith("dL/d") else (f"{name} = dL/d{inp} = {rule}")
-            )
-            self.record(
-                "backward",
-                where,
-                name,
-                formula,
-                f"{shape_of(grad_output)} -> {shape_of(grad)}",
-                grad,
-            )
-
-    def _dense_backward(
-        self,
-        where: str,
-        layer: Dense,
-        inp: str,
-        out: str,
-        weight: str,
-        grad_output: FloatArray,
-        grad: FloatArray,
-    ) -> None:
-        inputs = np.asarray(self.result.values[inp])
-        delta = f"delta{weight[1:]}"  # set by the activation after this Dense, if any
-        incoming = delta if delta in self.result.values else f"dL/d{out}"
-        self.record(
-            "backward",
-            where,
-            f"dL/d{weight}",
-            f"dL/d{weight} = {inp}.T @ {incoming}",
-            f"{shape_of(inputs.T)} @ {shape_of(grad_output)} -> {shape_of(layer.weight.grad)}",
-            layer.weight.grad.copy(),
-            per_sample=False,
-        )
-        if layer.bias is not None:
-            bias = f"b{weight[1:]}"
-            self.record(
-                "backward",
-                where,
-                f"dL/d{bias}",
-                f"dL/d{bias} = sum({incoming}, axis=0)",
-                f"{shape_of(grad_output)} -> {shape_of(layer.bias.grad)}",
-                layer.bias.grad.copy(),
-                per_sample=False,
-            )
-        self.record(
-            "backward",
-            where,
-            f"dL/d{inp}",
-            f"dL/d{inp} = {incoming} @ {weight}.T",
-            f"{shape_of(grad_output)} @ {shape_of(layer.weight.value.T)} -> {shape_of(grad)}",
-            grad,
-        )

@@ -1,13 +1,26 @@
-"""The formulas ``explain`` prints for activations and losses, in the tutorial's notation."""
+"""The formulas ``explain`` prints, per kind of layer and loss, in the tutorial's notation.
+
+Each entry gives a step's forward and backward as text, with ``{out}`` for the
+symbol of its output, ``{inp}`` for its input's and, for a merge, ``{inps}``
+for its inputs'. The backward formulas are the ones the layers compute: an
+activation's from its output alone, as its backward does. A layer without an
+entry is shown as ``H = Name(X)`` and ``Name.backward(dL/dH)``; adding an entry
+here is all a new layer needs to be explained in full.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from minitorchless._types import FloatArray
 from minitorchless.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from minitorchless.layers.base import Layer
+from minitorchless.layers.combinators import Parallel, Residual
+from minitorchless.layers.dropout import Dropout
+from minitorchless.layers.merge import Add, Concatenate
 from minitorchless.losses import CrossEntropyLoss, Loss, MSELoss
 
-__all__ = ["ACTIVATIONS", "loss_formulas"]
+__all__ = ["ACTIVATIONS", "FORMULAS", "backward_formula", "forward_formula", "loss_formulas"]
 
 # Forward and backward formulas of the activations, in terms of their input and
 # output symbols. The backward ones use the output only, as the layers do.
@@ -26,6 +39,52 @@ ACTIVATIONS: dict[type[Layer], tuple[str, str]] = {
     ),
 }
 
+# The other layers explain knows, in the same form.
+FORMULAS: dict[type[Layer], tuple[str, str]] = {
+    **ACTIVATIONS,
+    Dropout: ("{out} = {inp} * mask / (1 - p),  p = {p}", "dL/d{out} * mask / (1 - p)"),
+    Add: ("{out} = {inps_plus}", "dL/d{out}, to every input"),
+    Concatenate: ("{out} = concat([{inps}], axis=-1)", "split(dL/d{out}, axis=-1)"),
+    Residual: ("{out} = {inp} + {block}", "dL/d{out} + (the block's dL/d{inp})"),
+    Parallel: ("{out} = {merge}(branches({inp}))", "sum of the branches' dL/d{inp}"),
+}
+
+
+def _fill(template: str, layer: Layer, values: dict[str, Any]) -> str:
+    values = {
+        "slope": getattr(layer, "negative_slope", ""),
+        "p": getattr(layer, "p", ""),
+        "merge": getattr(layer, "merge", ""),
+        **values,
+    }
+    return template.format(**values)
+
+
+def forward_formula(layer: Layer, out: str, inputs: list[str], block: str = "") -> str:
+    """The forward of one step: ``A1 = 1 / (1 + exp(-Z1))``, ``H3 = Conv2d(A2)``..."""
+    template = FORMULAS.get(type(layer))
+    if template is None:
+        return f"{out} = {type(layer).__name__}({', '.join(inputs)})"
+    return _fill(
+        template[0],
+        layer,
+        {
+            "out": out,
+            "inp": inputs[0],
+            "inps": ", ".join(inputs),
+            "inps_plus": " + ".join(inputs),
+            "block": block,
+        },
+    )
+
+
+def backward_formula(layer: Layer, out: str, inp: str) -> str:
+    """The rule a step's backward applies to ``dL/d{out}`` to give its input's gradient."""
+    template = FORMULAS.get(type(layer))
+    if template is None:
+        return f"{type(layer).__name__}.backward(dL/d{out})"
+    return _fill(template[1], layer, {"out": out, "inp": inp})
+
 
 def loss_formulas(loss: Loss, prediction: str, grad: FloatArray) -> tuple[str, str]:
     """Forward and backward formulas of the loss, with N spelled out for MSE."""
@@ -39,15 +98,16 @@ def loss_formulas(loss: Loss, prediction: str, grad: FloatArray) -> tuple[str, s
             )
         return f"L = sum(({prediction} - Y)**2)", f"dL/d{prediction} = 2 * ({prediction} - Y)"
     if isinstance(loss, CrossEntropyLoss):
-        # the softmax is fused into the loss: its input is the logits
-        if loss.reduction == "mean":
+        plain = loss.weight is None and loss.label_smoothing == 0
+        if plain and grad.ndim == 2:  # the textbook case; other options get the general form
+            if loss.reduction == "mean":
+                return (
+                    f"L = -sum(Y * log(softmax({prediction}))) / n,  n = {grad.shape[0]}",
+                    f"dL/d{prediction} = (softmax({prediction}) - Y) / n",
+                )
             return (
-                f"L = -sum(Y * log(softmax({prediction}))) / n,  n = {grad.shape[0]}",
-                f"dL/d{prediction} = (softmax({prediction}) - Y) / n",
+                f"L = -sum(Y * log(softmax({prediction})))",
+                f"dL/d{prediction} = softmax({prediction}) - Y",
             )
-        return (
-            f"L = -sum(Y * log(softmax({prediction})))",
-            f"dL/d{prediction} = softmax({prediction}) - Y",
-        )
     name = type(loss).__name__
     return f"L = {name}({prediction}, Y)", f"dL/d{prediction} = {name}.backward()"
