@@ -17,14 +17,19 @@ import numpy as np
 from minitorchless._types import FloatArray
 from minitorchless.layers.combinators import Residual
 from minitorchless.layers.dense import Dense
-from minitorchless.teaching.formulas import ACTIVATIONS, backward_formula, forward_formula
+from minitorchless.teaching.explanation import Explanation, Phase, Step
+from minitorchless.teaching.formulas import (
+    ACTIVATIONS,
+    backward_formula,
+    forward_formula,
+    loss_formulas,
+)
 from minitorchless.teaching.recorder import Call
 from minitorchless.teaching.text import shape_of
 from minitorchless.teaching.verify import Check, check_step
 
 if TYPE_CHECKING:
     from minitorchless.losses import Loss
-    from minitorchless.teaching.explain import Explanation, Phase
 
 __all__ = ["StepWriter"]
 
@@ -67,8 +72,6 @@ class StepWriter:
         per_sample: bool = True,
         check: Check | None = None,
     ) -> None:
-        from minitorchless.teaching.explain import Step
-
         text = "" if check is None else str(check)
         passed = True if check is None else check.passed
         self.result.steps.append(
@@ -127,8 +130,6 @@ class StepWriter:
 
     # --------------------------------------------------------------------- loss
     def loss(self, loss: Loss, outputs: FloatArray, grad: FloatArray, check: Check) -> None:
-        from minitorchless.teaching.formulas import loss_formulas
-
         symbol = self.symbols.get(id(outputs), "Y_hat")
         forward_text, backward_text = loss_formulas(loss, symbol, grad)
         name = type(loss).__name__

@@ -10,7 +10,7 @@ import numpy as np
 from minitorchless._types import FloatArray
 
 if TYPE_CHECKING:
-    from minitorchless.teaching.explain import Explanation, Phase
+    from minitorchless.teaching.explanation import Explanation, Phase
 
 __all__ = ["format_value", "render", "render_html", "shape_of"]
 
