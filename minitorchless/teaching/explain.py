@@ -344,6 +344,17 @@ class _Walk:
         for where, layer, inp, out, weight in reversed(trail):
             grad_output = grad
             grad = layer.backward(grad_output)
+            if grad is None:  # integer inputs (Embedding's indices): only parameters learn
+                prefix = where[1 : where.index("]")]
+                for local, parameter in layer.named_parameters():
+                    key = f"dL/d{prefix}.{local}"
+                    rule = f"{type(layer).__name__}.backward(dL/d{out})"
+                    formula = f"{key} = {rule}, and no dL/d{inp} (indices)"
+                    shapes = f"{_shape(grad_output)} -> {_shape(parameter.grad)}"
+                    self.record(
+                        "backward", where, key, formula, shapes, parameter.grad.copy(), False
+                    )
+                break
             if isinstance(layer, Dense):
                 self._dense_backward(where, layer, inp, out, weight, grad_output, grad)
                 continue

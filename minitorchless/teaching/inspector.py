@@ -26,6 +26,7 @@ from minitorchless._checks import positive_float, positive_int
 from minitorchless._types import FloatArray
 from minitorchless.layers.activations import Activation, ReLU, Sigmoid, Tanh
 from minitorchless.layers.base import HookHandle, Layer
+from minitorchless.layers.smooth_activations import InputActivation
 from minitorchless.parameter import Parameter
 from minitorchless.train.callbacks import Callback, Logs
 from minitorchless.train.history import append_row
@@ -103,7 +104,7 @@ class _Watched:
     """An activation layer of the model, by dotted name."""
 
     name: str
-    layer: Activation
+    layer: Activation | InputActivation
 
 
 def _activation_layers(model: Layer) -> Iterator[_Watched]:
@@ -115,7 +116,7 @@ def _activation_layers(model: Layer) -> Iterator[_Watched]:
         if id(layer) in seen:
             continue
         seen.add(id(layer))
-        if isinstance(layer, Activation):
+        if isinstance(layer, (Activation, InputActivation)):  # GELU, SiLU, Softplus too
             yield _Watched(name or type(layer).__name__, layer)
         # reversed so that the stack pops children in their natural order
         for child_name, child in reversed(layer.children()):
