@@ -33,8 +33,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 # a python block, then <!-- output -->, then the text block that shows what it printed
+# (the code may not contain a fence: otherwise a match starting at an earlier block of the
+# page would run on to a later block's output and compare it with nothing)
 OUTPUT = re.compile(
-    r"^```python\n(?P<code>.*?)^```\n\s*<!-- output -->\n```text\n(?P<shown>.*?)^```\n",
+    r"^```python\n(?P<code>(?:(?!^```).)*?)^```\n\s*<!-- output -->\n```text\n"
+    r"(?P<shown>.*?)^```\n",
     re.DOTALL | re.MULTILINE,
 )
 PAGES = [
@@ -100,7 +103,11 @@ def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_shown_output_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     page = tmp_path / "page.md"
-    page.write_text("```python\nprint(6 * 7)\n```\n\n<!-- output -->\n```text\n41\n```\n")
+    # a block without shown output first: the check must still find the second block's
+    page.write_text(
+        "```python\nx = 6\n```\n\n```python\nprint(x * 7)\n```\n\n<!-- output -->\n"
+        "```text\n41\n```\n"
+    )
     with pytest.raises(AssertionError, match="no longer prints"):
         test_code_blocks_run(page, tmp_path, monkeypatch)
     monkeypatch.setenv("MINITORCHLESS_UPDATE_DOCS", "1")

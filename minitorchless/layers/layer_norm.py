@@ -123,9 +123,8 @@ class LayerNorm(Layer):
         # g = dL/dx_hat = grad_output * weight and means over the normalized axes
         grad_normalized = grad_output if self.weight is None else grad_output * self.weight.value
         projection = np.mean(grad_normalized * normalized, axis=self._axes, keepdims=True)
-        grad_input: FloatArray = grad_normalized - grad_normalized.mean(
-            axis=self._axes, keepdims=True
-        )
+        mean_grad = grad_normalized.mean(axis=self._axes, keepdims=True)
+        grad_input: FloatArray = grad_normalized - mean_grad
         grad_input -= normalized * projection
         grad_input *= inverse_std
         return grad_input
