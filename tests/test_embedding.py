@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import minitorchless as mtl
-from minitorchless.layers.embedding import scatter_add_rows, scatter_add_rows_sorted
+from minitorchless.layers.embedding import scatter_add_cells, scatter_add_rows
 from minitorchless.testing import compare_with_torch
 
 
@@ -90,17 +90,21 @@ def test_the_fast_scatter_adds_what_the_readable_one_adds(
     readable, fast = start.copy(), start.copy()
     keep = index_array != skip if skip is not None else np.ones(len(indices), bool)
     scatter_add_rows(readable, index_array[keep], rows[keep])
-    scatter_add_rows_sorted(fast, index_array, rows, skip=skip)
+    scatter_add_cells(fast, index_array, rows, skip=skip)
     assert fast.dtype == dtype
     np.testing.assert_allclose(fast, readable, rtol=1e-5 if dtype == np.float32 else 1e-12)
     if skip is not None:  # the skipped row is left exactly as it was
         np.testing.assert_array_equal(fast[skip], start[skip])
 
 
-def test_repeated_indices_add_up() -> None:
-    target = np.zeros((3, 2))
-    scatter_add_rows(target, np.array([1, 1, 1]), np.ones((3, 2)))
-    np.testing.assert_array_equal(target, [[0, 0], [3, 3], [0, 0]])  # not 1: every repeat counts
+def test_repeated_indices_add_up_in_either_layout() -> None:
+    for scatter in (scatter_add_rows, scatter_add_cells):
+        target = np.zeros((3, 2))
+        scatter(target, np.array([1, 1, 1]), np.ones((3, 2)))
+        np.testing.assert_array_equal(target, [[0, 0], [3, 3], [0, 0]])  # every repeat counts
+    transposed = np.zeros((2, 3)).T  # not C-contiguous: no flat view to add into
+    scatter_add_cells(transposed, np.array([2, 0, 2]), np.ones((3, 2)), skip=0)
+    np.testing.assert_array_equal(transposed, [[0, 0], [0, 0], [2, 2]])
 
 
 # ---------------------------------------------------------------- in models

@@ -13,7 +13,7 @@ from minitorchless.errors import ShapeError
 from minitorchless.layers.base import Layer
 from minitorchless.layers.shapes import Shape, ShapeSpec, known_rank, single
 
-__all__ = ["Embedding", "scatter_add_rows", "scatter_add_rows_sorted"]
+__all__ = ["Embedding", "scatter_add_cells", "scatter_add_rows"]
 
 
 def scatter_add_rows(target: FloatArray, indices: IntArray, rows: FloatArray) -> None:
@@ -21,40 +21,40 @@ def scatter_add_rows(target: FloatArray, indices: IntArray, rows: FloatArray) ->
 
     The readable definition: ``np.add.at`` is the unbuffered ``+=`` that
     counts every repeat (``target[indices] += rows`` would keep only one of
-    them). ``Embedding`` uses the faster :func:`scatter_add_rows_sorted`; the
-    tests hold the two equal.
+    them). ``Embedding`` uses the faster :func:`scatter_add_cells`; the tests
+    hold the two equal.
     """
     np.add.at(target, indices, rows)
 
 
-def scatter_add_rows_sorted(
+def scatter_add_cells(
     target: FloatArray, indices: IntArray, rows: FloatArray, skip: int | None = None
 ) -> None:
-    """The same sum as :func:`scatter_add_rows`, by sorting the indices first.
+    """The same sum as :func:`scatter_add_rows`, one scalar cell at a time.
 
-    Sorting puts the rows of each index next to each other; ``np.add.reduceat``
-    then sums every run in one call, and each distinct index is written once.
-    It works in the rows' dtype (a float32 model makes no float64 array) and
-    allocates in proportion to the batch, not to the vocabulary.
-    ``python -m benchmarks.embedding`` times it against ``np.add.at``.
+    ``np.add.at`` on whole rows loops over the rows in C but handles each
+    one as a small sub-array; on the flattened table with one flat index per
+    (row, column) cell it takes NumPy's fast path for 1-D arrays instead. The
+    sum stays in the rows' dtype (a float32 model makes no float64 array) and
+    the extra memory is one index per cell of ``rows``, whatever the
+    vocabulary. ``python -m benchmarks.embedding`` times it against the
+    readable form, sorting with ``np.add.reduceat``, and ``np.bincount``.
 
     Args:
         target: The array to add into, ``(num_rows, dim)``.
         indices: One row index per row of ``rows``, 1-D.
         rows: The values to add, ``(len(indices), dim)``.
-        skip: An index whose row is left as it is (``Embedding``'s padding).
+        skip: An index whose row is left exactly as it was (``Embedding``'s padding).
     """
-    if indices.size == 0:
-        return
-    order = np.argsort(indices, kind="stable")
-    ordered = indices[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    sums = np.add.reduceat(rows[order], starts, axis=0)
-    distinct = ordered[starts]
-    if skip is not None:
-        kept = distinct != skip
-        distinct, sums = distinct[kept], sums[kept]
-    target[distinct] += sums  # each index once: plain fancy-index += is exact here
+    kept = None if skip is None else target[skip].copy()
+    if target.flags.c_contiguous:
+        dim = target.shape[1]
+        cells = indices[:, np.newaxis] * dim + np.arange(dim)  # cell (i, j) of the table
+        np.add.at(target.reshape(-1), cells.reshape(-1), rows.reshape(-1))
+    else:  # a flat view would be a copy: add row by row
+        np.add.at(target, indices, rows)
+    if kept is not None:
+        target[skip] = kept  # the padding row: put back, bit for bit
 
 
 class Embedding(Layer):
@@ -159,7 +159,7 @@ class Embedding(Layer):
             grad_output = grad_output.astype(self.weight.dtype)  # a float32 model stays float32
         # dL/dW[i] = sum of the gradients of the positions that read row i; the
         # padding row is skipped, so it is never trained
-        scatter_add_rows_sorted(
+        scatter_add_cells(
             self.weight.grad,
             indices.reshape(-1),
             grad_output.reshape(-1, self.embedding_dim),
