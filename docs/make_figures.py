@@ -3,7 +3,7 @@
 Run from the repository root (needs the ``examples`` extra: scikit-learn and
 matplotlib)::
 
-    python docs/make_figures.py            # writes docs/figures/*.png
+    python docs/make_figures.py            # writes docs/figures/*.png and *.svg
     python docs/make_figures.py --out DIR  # somewhere else, e.g. to compare
 
 Every figure is drawn by minitorchless code with fixed seeds and matplotlib's
@@ -263,6 +263,31 @@ def network(out: Path) -> Path:
     return _save(figure, out, "network.png")
 
 
+def drawing_classic(out: Path) -> Path:
+    """``mtl.draw`` of the classic network: the tutorial's 5-4-3 sigmoid net."""
+    from iris import build_model
+
+    path = out / "draw-classic.svg"
+    mtl.draw(build_model(4, SEED), input_shape=(5,)).save(path)
+    return path
+
+
+def drawing_residual(out: Path) -> Path:
+    """``mtl.draw`` of a residual MLP on the digits: two of the example's blocks."""
+    rng = np.random.default_rng(SEED)
+
+    def block() -> mtl.Layer:
+        return mtl.Residual(mtl.Sequential(mtl.Dense(32, 32, bias=True, rng=rng), mtl.Tanh()))
+
+    model = mtl.Sequential(
+        mtl.Dense(64, 32, bias=True, rng=rng), mtl.Tanh(), block(), block(),
+        mtl.Dense(32, 10, bias=True, rng=rng),
+    )
+    path = out / "draw-residual.svg"
+    mtl.draw(model, input_shape=(64,)).save(path)
+    return path
+
+
 FIGURES: dict[str, Callable[[Path], Path]] = {
     "activations": activations,
     "iris-loss": iris_loss,
@@ -270,6 +295,8 @@ FIGURES: dict[str, Callable[[Path], Path]] = {
     "iris-inspector": inspector_panels,
     "moons": moons,
     "network": network,
+    "draw-classic": drawing_classic,
+    "draw-residual": drawing_residual,
 }
 
 

@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         results.update(
             {
                 f"{name}_accuracy": accuracy,
+                f"{name}_first_loss": loss[0],
                 f"{name}_loss": loss[-1],
                 f"{name}_spread": spread,
                 f"{name}_gradient": gradient,

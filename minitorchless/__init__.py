@@ -26,6 +26,7 @@ from minitorchless.layers import (
     Embedding,
     Flatten,
     Graph,
+    GraphBuilder,
     Identity,
     Layer,
     LayerNorm,
@@ -65,7 +66,7 @@ from minitorchless.optim import (
 )
 from minitorchless.parameter import Buffer, Parameter
 from minitorchless.serialization import load, load_weights, register_layer, save, save_weights
-from minitorchless.teaching import Inspector, explain
+from minitorchless.teaching import Inspector, draw, explain
 from minitorchless.train import DivergenceWarning, History, ModelCheckpoint, evaluate, fit, predict
 
 __all__ = [
@@ -90,6 +91,7 @@ __all__ = [
     "ExponentialLR",
     "Flatten",
     "Graph",
+    "GraphBuilder",
     "History",
     "HuberLoss",
     "Identity",
@@ -129,6 +131,7 @@ __all__ = [
     "__version__",
     "callbacks",
     "data",
+    "draw",
     "evaluate",
     "explain",
     "export_onnx",

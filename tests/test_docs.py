@@ -32,14 +32,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
-# a python block, then <!-- output -->, then the text block that shows what it printed
-# (the code may not contain a fence: otherwise a match starting at an earlier block of the
-# page would run on to a later block's output and compare it with nothing)
-OUTPUT = re.compile(
-    r"^```python\n(?P<code>(?:(?!^```).)*?)^```\n\s*<!-- output -->\n```text\n"
-    r"(?P<shown>.*?)^```\n",
-    re.DOTALL | re.MULTILINE,
-)
+# right after a python block: <!-- output -->, then the text block showing what it printed
+SHOWN = re.compile(r"\n\s*<!-- output -->\n```text\n(?P<shown>.*?)^```\n", re.DOTALL | re.MULTILINE)
+
+
+def _shown_outputs(text: str) -> list[tuple[str, re.Match[str]]]:
+    """``(code of the python block, match of the text block after it)`` for each shown output."""
+    found = []
+    for block in BLOCK.finditer(text):
+        shown = SHOWN.match(text, block.end())
+        if shown is not None:
+            found.append((block[1], shown))
+    return found
+
+
 PAGES = [
     page
     for page in sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
@@ -84,8 +90,8 @@ def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     printed = _run_blocks(page)
     text = page.read_text()
     stale = []
-    for match in OUTPUT.finditer(text):
-        actual = _normalized(printed.get(match["code"], ""))
+    for code, match in _shown_outputs(text):
+        actual = _normalized(printed.get(code, ""))
         if _normalized(match["shown"]) != actual:
             stale.append((match, actual))
     if stale and os.environ.get("MINITORCHLESS_UPDATE_DOCS") == "1":
@@ -102,6 +108,7 @@ def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_shown_output_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MINITORCHLESS_UPDATE_DOCS", raising=False)
     page = tmp_path / "page.md"
     # a block without shown output first: the check must still find the second block's
     page.write_text(
@@ -221,6 +228,8 @@ def test_relative_links_and_images_resolve(page: Path) -> None:
     for target in LINK.findall(text):
         if re.match(r"[a-z]+:", target) or target.startswith("#"):
             continue  # a web address or an anchor on the same page
+        if target.startswith("notebooks/") and target.endswith(".ipynb"):
+            continue  # generated into the site from the page itself (docs/hooks/notebooks.py)
         if not (page.parent / target.split("#")[0]).exists():
             broken.append(target)
     assert not broken, f"{page.relative_to(ROOT)} links to missing files: {broken}"
@@ -243,9 +252,13 @@ def test_figure_script_draws_every_committed_figure(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": path},
     )
     assert result.returncode == 0, result.stderr
-    drawn = {path.name for path in tmp_path.glob("*.png")}
-    committed = {path.name for path in (ROOT / "docs" / "figures").glob("*.png")}
+    figures = ROOT / "docs" / "figures"
+    drawn = {path.name for pattern in ("*.png", "*.svg") for path in tmp_path.glob(pattern)}
+    committed = {path.name for pattern in ("*.png", "*.svg") for path in figures.glob(pattern)}
     assert drawn == committed, f"drawn {sorted(drawn)}, committed {sorted(committed)}"
+    # drawings are plain text written by minitorchless alone: byte for byte the same
+    for name in sorted(name for name in drawn if name.endswith(".svg")):
+        assert (tmp_path / name).read_bytes() == (figures / name).read_bytes(), name
     used = "\n".join(
         page.read_text() for page in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
     )
@@ -270,3 +283,37 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    _check_offline(tmp_path)
+    # long signatures are laid out one parameter per line (the docs extra brings a formatter)
+    training = re.sub(r"<[^>]+>", "", (tmp_path / "api" / "training" / "index.html").read_text())
+    assert "fit(\n    model: Layer,\n    X: ArrayLike," in training
+    assert (tmp_path / "notebooks" / "classic-network.ipynb").is_file()  # offered for download
+
+
+REMOTE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*(?:src|href)=["'](?:https?:)?//""")
+
+
+def _check_offline(site: Path) -> None:
+    """The built site needs no network: no remote script, style or image, and math as MathML."""
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 10
+    remote = [
+        f"{page.relative_to(site)}: {match[0]}"
+        for page in pages
+        for match in REMOTE.finditer(page.read_text())
+    ]
+    assert not remote, "pages that load something from the network:\n" + "\n".join(remote)
+    math = (site / "math" / "index.html").read_text()
+    assert math.count("<math") > 50  # the formulas, rendered at build time
+    assert "\\(" not in math and "arithmatex" not in math  # no LaTeX left for a script
+
+
+def test_the_offline_check_catches_a_remote_script(tmp_path: Path) -> None:
+    (tmp_path / "math").mkdir()
+    for index in range(11):
+        (tmp_path / f"p{index}.html").write_text("<p>fine</p>")
+    (tmp_path / "math" / "index.html").write_text(
+        '<script src="https://cdn.example.org/x.js"></script>' + "<math></math>" * 60
+    )
+    with pytest.raises(AssertionError, match="load something from the network"):
+        _check_offline(tmp_path)

@@ -20,7 +20,32 @@ def test_iris_reaches_its_targets_for_seeds_0_to_9(capsys: pytest.CaptureFixture
     assert np.mean([result["final_cost"] for result in results]) <= 0.02
     out = capsys.readouterr().out
     assert "epoch  1000  cost" in out and "test accuracy:" in out
-    assert "mtl.fit" not in out  # the second part only runs with --fit
+    assert "The same training with mtl.fit:" not in out  # the second part needs --fit
+    # it says what it trains, what the rounded predictions mean, and where to go next
+    for words in (
+        "120 flowers to train on and 30 held out",
+        "mean squared error",
+        "learning rate of 3",
+        "below 0.01 shows as 0 and above 0.9 as 1",
+        "Where to go next:",
+    ):
+        assert words in out, words
+
+
+def test_iris_plots_the_cost_and_the_regions(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown: list[object] = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    load_example("iris").main(["--epochs", "20", "--plot"])
+    (figure,) = shown
+    titles = [ax.get_title() for ax in figure.axes]  # type: ignore[attr-defined]
+    assert titles == ["the cost", "predicted species, training flowers on top"]
+    plt.close("all")
 
 
 def test_iris_fit_part_reaches_the_loops_weights(capsys: pytest.CaptureFixture[str]) -> None:

@@ -105,8 +105,8 @@ def test_corrupted_headers(name: str, make: Any, match: str, tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("field", "value", "match"),
     [
-        ("dtype", "I64", "floating tensors only"),
-        ("dtype", "BF16", "floating tensors only"),
+        ("dtype", "I32", "floating tensors and int64 counters only"),
+        ("dtype", "BF16", "floating tensors and int64 counters only"),
         ("shape", [-1, 4], "list of sizes"),
         ("shape", [3, 5], "span"),
         ("data_offsets", [0, 8], "span"),

@@ -10,6 +10,7 @@ from minitorchless.layers.activations import (
     Tanh,
 )
 from minitorchless.layers.base import Layer
+from minitorchless.layers.builder import GraphBuilder, Symbol
 from minitorchless.layers.combinators import Parallel, Residual
 from minitorchless.layers.dense import Dense
 from minitorchless.layers.dropout import Dropout
@@ -32,6 +33,7 @@ __all__ = [
     "Embedding",
     "Flatten",
     "Graph",
+    "GraphBuilder",
     "Identity",
     "Layer",
     "LayerNorm",
@@ -46,5 +48,6 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Softplus",
+    "Symbol",
     "Tanh",
 ]

@@ -11,28 +11,13 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 from typing_extensions import Self
 
 from minitorchless._checks import float_dtype
+from minitorchless.layers.hooks import ForwardHook, HookHandle
 from minitorchless.layers.shapes import ANY, Shape, ShapeSpec, check_count, sample_shape
 from minitorchless.layers.summary import SummaryRows, print_summary
 from minitorchless.parameter import Buffer, Parameter
 from minitorchless.state_dict import Target, assign_arrays
 
-__all__ = ["ForwardHook", "HookHandle", "Layer"]
-
-ForwardHook = Callable[["Layer", Any, Any], None]
-"""``hook(layer, inputs, outputs)``, called after each forward of the layer it is added to."""
-
-
-class HookHandle:
-    """What ``register_forward_hook`` returns: ``handle.remove()`` takes the hook off."""
-
-    def __init__(self, hooks: list[ForwardHook], hook: ForwardHook) -> None:
-        self._hooks = hooks
-        self._hook = hook
-
-    def remove(self) -> None:
-        """Take the hook off its layer (again: nothing)."""
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
+__all__ = ["Layer"]
 
 
 class Layer(ABC):

@@ -32,74 +32,18 @@ names the node and the shapes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from typing_extensions import Self
 
 from minitorchless.errors import ShapeError
-from minitorchless.layers._sharing import shared_uses
+from minitorchless.layers._plan import accumulate, compile_plan
 from minitorchless.layers.base import Layer
 from minitorchless.layers.shapes import ANY, Shape, ShapeSpec, check_count, describe, unify
 from minitorchless.layers.summary import SummaryRows, nest
-from minitorchless.layers.wiring import InputDeclaration, Node, NodeSpec, check_wiring
+from minitorchless.layers.wiring import InputDeclaration, Node, NodeSpec, check_arity, check_wiring
 
 __all__ = ["Graph", "NodeSpec"]
-
-
-def _accumulate(grads: list[Any], slot: int, part: Any) -> None:
-    """Add a consumer's gradient into a value's gradient (fan-out), out of place.
-
-    Out of place, since the parts may alias arrays other layers hold. ``None``,
-    the gradient of an integer input, adds nothing.
-    """
-    if part is None:
-        return
-    current = grads[slot]
-    grads[slot] = part if current is None else current + part
-
-
-class PlanStep(NamedTuple):
-    """One node of a compiled ``Graph``: integer slots instead of names.
-
-    Attributes:
-        layer: The node's layer.
-        source: The slot it reads, or a tuple of slots for a multi-input layer.
-        target: The slot it writes.
-        multi: Whether ``source`` is a tuple (the layer takes a list).
-        save: Where this use's cache is saved, or -1 when its layer is used
-            nowhere else.
-        reads_inputs_only: Whether it reads graph inputs only, so that
-            ``backward_parameters`` may skip its input gradient.
-    """
-
-    layer: Layer
-    source: Any  # int, or tuple[int, ...] when multi: Any spares a cast per step
-    target: int
-    multi: bool
-    save: int
-    reads_inputs_only: bool
-
-
-def _check_arity(name: str, layer: Layer, sources: tuple[str, ...]) -> bool:
-    """Check how many inputs a node's layer is wired to; return whether it takes a list."""
-    fewest, most = layer.input_arity()
-    count = len(sources)
-    if fewest <= count and (most is None or count <= most):
-        return count > 1
-    kind = type(layer).__name__
-    if most == 1:
-        raise ValueError(
-            f"Graph: node {name!r} ({kind}) takes one input, but is wired to "
-            f"{list(sources)}; merge them first with Add or Concatenate"
-        )
-    expected = (
-        str(fewest)
-        if fewest == most
-        else (f"at least {fewest}" if most is None else f"{fewest} to {most}")
-    )
-    raise ValueError(
-        f"Graph: node {name!r} ({kind}) takes {expected} inputs, but is wired to {list(sources)}"
-    )
 
 
 class Graph(Layer):
@@ -154,7 +98,7 @@ class Graph(Layer):
         outputs: str | Sequence[str],
     ) -> None:
         super().__init__()
-        wiring = check_wiring(inputs, nodes, outputs, _check_arity)
+        wiring = check_wiring(inputs, nodes, outputs, check_arity)
         self.input_names: list[str] = wiring.input_names
         self._declared = wiring.declared
         self._input_shapes = wiring.input_shapes
@@ -162,7 +106,17 @@ class Graph(Layer):
         self.output_names: list[str] = wiring.output_names
         self._order = wiring.order
         self._infer_shapes(wiring.input_shapes)  # shape errors at build time
-        self._compile(wiring.order)
+        plan = compile_plan(self.input_names, wiring.order, self.output_names)
+        self._plan, self._reversed_plan = plan.steps, plan.steps[::-1]
+        self._num_slots, self._num_saved = plan.num_slots, plan.num_saved
+        self._num_inputs = len(self.input_names)
+        self._output_slots, self._slot_names = plan.output_slots, plan.slot_names
+        # per node, the node whose name its (possibly shared) layer goes by: the first in
+        # the list given. Keyed by names, not ids, so that it survives copy.deepcopy.
+        first: dict[int, str] = {}
+        self._holder = {
+            node.name: first.setdefault(id(node.layer), node.name) for node in self.nodes
+        }
 
     # ---------------------------------------------------------------- shapes
     def _infer_shapes(self, input_shapes: Mapping[str, Shape]) -> dict[str, Shape]:
@@ -186,49 +140,6 @@ class Graph(Layer):
                 )
             shapes[node.name] = shape
         return shapes
-
-    # -------------------------------------------------------------- the plan
-    def _compile(self, order: list[Node]) -> None:
-        """Freeze the execution plan: integer slots instead of names, sharing resolved.
-
-        Inputs take slots 0..k-1, nodes the ones after; see ``PlanStep`` for
-        what each step holds.
-        """
-        slot = {name: index for index, name in enumerate(self.input_names)}
-        for node in order:
-            slot[node.name] = len(slot)
-        shared = shared_uses([node.layer for node in order])
-        plan: list[PlanStep] = []
-        saved = 0
-        for node, is_shared in zip(order, shared, strict=True):
-            sources = tuple(slot[source] for source in node.sources)
-            save = -1
-            if is_shared:
-                save, saved = saved, saved + 1
-            reads_inputs_only = all(source < len(self.input_names) for source in sources)
-            plan.append(
-                PlanStep(
-                    node.layer,
-                    sources if node.multi else sources[0],
-                    slot[node.name],
-                    node.multi,
-                    save,
-                    reads_inputs_only,
-                )
-            )
-        self._plan = plan
-        self._reversed_plan = plan[::-1]
-        self._num_slots = len(slot)
-        self._num_saved = saved
-        self._num_inputs = len(self.input_names)
-        self._output_slots = [slot[name] for name in self.output_names]
-        self._slot_names = list(slot)
-        # per node, the node whose name its (possibly shared) layer goes by: the first in
-        # the list given. Keyed by names, not ids, so that it survives copy.deepcopy.
-        first: dict[int, str] = {}
-        self._holder = {
-            node.name: first.setdefault(id(node.layer), node.name) for node in self.nodes
-        }
 
     # --------------------------------------------------------------- compute
     def forward(self, inputs: Any) -> Any:
@@ -313,9 +224,9 @@ class Graph(Layer):
                             f"{len(source)} gradients, one per input"
                         )
                     for slot, part in zip(source, grad_input, strict=True):
-                        _accumulate(grads, slot, part)
+                        accumulate(grads, slot, part)
                 else:
-                    _accumulate(grads, source, grad_input)
+                    accumulate(grads, source, grad_input)
         except (ValueError, TypeError) as err:
             raise self._node_error(err, target, source, None) from err
         return grads

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from minitorchless.layers.base import Layer
 from minitorchless.layers.shapes import ANY, Shape, sample_shape
 
-__all__ = ["InputDeclaration", "Node", "NodeSpec", "Wiring", "check_wiring"]
+__all__ = ["InputDeclaration", "Node", "NodeSpec", "Wiring", "check_arity", "check_wiring"]
 
 InputDeclaration = int | tuple[int | None, ...] | None
 """What a ``Graph`` may know of an input: its last axis's size, one sample's shape, or nothing."""
@@ -243,3 +243,25 @@ def check_wiring(
     order = _topological_order(parsed, input_names)
     _check_everything_used(parsed, input_names, output_names)
     return Wiring(input_names, declared, input_shapes, parsed, order, output_names)
+
+
+def check_arity(name: str, layer: Layer, sources: tuple[str, ...]) -> bool:
+    """Check how many inputs a node's layer is wired to; return whether it takes a list."""
+    fewest, most = layer.input_arity()
+    count = len(sources)
+    if fewest <= count and (most is None or count <= most):
+        return count > 1
+    kind = type(layer).__name__
+    if most == 1:
+        raise ValueError(
+            f"Graph: node {name!r} ({kind}) takes one input, but is wired to "
+            f"{list(sources)}; merge them first with Add or Concatenate"
+        )
+    expected = (
+        str(fewest)
+        if fewest == most
+        else (f"at least {fewest}" if most is None else f"{fewest} to {most}")
+    )
+    raise ValueError(
+        f"Graph: node {name!r} ({kind}) takes {expected} inputs, but is wired to {list(sources)}"
+    )

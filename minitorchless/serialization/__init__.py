@@ -262,5 +262,5 @@ def _serialize(key_map: KeyMap, metadata: dict[str, str]) -> bytes:
         value = tensor.value.T if transposed else tensor.value
         # safetensors copies raw memory from the array's data pointer, so a
         # transposed or sliced view must be made contiguous or its bytes come out scrambled
-        tensors[key] = np.ascontiguousarray(value)
+        tensors[key] = np.require(value, requirements="C")  # 0-d stays 0-d
     return safetensors.numpy.save(tensors, metadata=metadata)

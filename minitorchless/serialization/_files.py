@@ -40,6 +40,7 @@ _DTYPES: dict[str, np.dtype[Any]] = {
     "F16": np.dtype(np.float16),
     "F32": np.dtype(np.float32),
     "F64": np.dtype(np.float64),
+    "I64": np.dtype(np.int64),  # integer buffers: counters such as num_batches_tracked
 }
 
 
@@ -117,7 +118,7 @@ def _check_entry(name: str, entry: Any, source: str) -> tuple[int, int]:
     if dtype not in _DTYPES:
         raise CorruptFileError(
             f"{label} has dtype {str(dtype)[:20]!r}; minitorchless reads floating "
-            f"tensors only: {sorted(_DTYPES)}"
+            f"tensors and int64 counters only: {sorted(_DTYPES)}"
         )
     if not isinstance(shape, list) or not all(_natural(size) for size in shape):
         raise CorruptFileError(f"{label} has shape {str(shape)[:80]}; expected a list of sizes")

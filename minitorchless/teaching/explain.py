@@ -22,39 +22,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from minitorchless._types import FloatArray
-from minitorchless.layers.activations import (
-    Identity,
-    LeakyReLU,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Tanh,
-)
 from minitorchless.layers.base import Layer
 from minitorchless.layers.dense import Dense
 from minitorchless.layers.sequential import Sequential
-from minitorchless.losses import CrossEntropyLoss, Loss, MSELoss
+from minitorchless.losses import Loss
+from minitorchless.teaching.formulas import ACTIVATIONS, loss_formulas
+from minitorchless.teaching.text import render, shape_of
 
 __all__ = ["Explanation", "Step", "explain"]
 
 Phase = Literal["forward", "loss", "backward"]
-
-# Forward and backward formulas of the activations, in terms of their input and
-# output symbols. The backward ones use the output only, as the layers do.
-_ACTIVATIONS: dict[type[Layer], tuple[str, str]] = {
-    Sigmoid: ("{out} = 1 / (1 + exp(-{inp}))", "dL/d{out} * {out} * (1 - {out})"),
-    Tanh: ("{out} = tanh({inp})", "dL/d{out} * (1 - {out}**2)"),
-    ReLU: ("{out} = max({inp}, 0)", "dL/d{out} * ({out} > 0)"),
-    LeakyReLU: (
-        "{out} = where({inp} > 0, {inp}, {slope} * {inp})",
-        "dL/d{out} * where({out} > 0, 1, {slope})",
-    ),
-    Identity: ("{out} = {inp}", "dL/d{out}"),
-    Softmax: (
-        "{out} = exp({inp}) / sum(exp({inp}), axis=-1)",
-        "{out} * (dL/d{out} - sum(dL/d{out} * {out}, axis=-1))",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -133,10 +110,6 @@ def _leaves(layer: Layer, prefix: str = "") -> Iterator[tuple[str, Layer]]:
         yield prefix.rstrip(".") or "model", layer
 
 
-def _shape(array: FloatArray) -> str:
-    return str(tuple(array.shape))
-
-
 class _Namer:
     """Hands out the tutorial's symbols (Z1, A1, ...), never the same one twice."""
 
@@ -149,42 +122,6 @@ class _Namer:
             symbol += "'"
         self.used.add(symbol)
         return symbol
-
-
-def _format_value(value: FloatArray, rows: int | None, precision: int) -> str:
-    array = np.asarray(value)
-    cut = rows is not None and array.ndim > 1 and array.shape[0] > rows
-    shown = array[:rows] if cut else array
-    text = np.array2string(shown, precision=precision, suppress_small=True, max_line_width=88)
-    if shown is not array:
-        text += f"   (first {rows} of {array.shape[0]} rows)"
-    return text
-
-
-def _loss_formulas(loss: Loss, prediction: str, grad: FloatArray) -> tuple[str, str]:
-    """Forward and backward formulas of the loss, with N spelled out for MSE."""
-    if isinstance(loss, MSELoss):
-        if loss.reduction == "mean":
-            sizes = " * ".join(str(size) for size in grad.shape)
-            count = f"N = {sizes} = {grad.size}" if grad.ndim > 1 else f"N = {grad.size}"
-            return (
-                f"L = sum(({prediction} - Y)**2) / N,  {count}",
-                f"dL/d{prediction} = 2 / N * ({prediction} - Y)",
-            )
-        return f"L = sum(({prediction} - Y)**2)", f"dL/d{prediction} = 2 * ({prediction} - Y)"
-    if isinstance(loss, CrossEntropyLoss):
-        # the softmax is fused into the loss: its input is the logits
-        if loss.reduction == "mean":
-            return (
-                f"L = -sum(Y * log(softmax({prediction}))) / n,  n = {grad.shape[0]}",
-                f"dL/d{prediction} = (softmax({prediction}) - Y) / n",
-            )
-        return (
-            f"L = -sum(Y * log(softmax({prediction})))",
-            f"dL/d{prediction} = softmax({prediction}) - Y",
-        )
-    name = type(loss).__name__
-    return f"L = {name}({prediction}, Y)", f"dL/d{prediction} = {name}.backward()"
 
 
 def explain(
@@ -241,7 +178,7 @@ def explain(
     grad = walk.loss(copy.deepcopy(loss), y)
     walk.backward(trail, grad)
     result = walk.result
-    result.text = _render(result, rows, precision)
+    result.text = render(result, rows, precision)
     if print_fn is not None:
         for line in result.text.splitlines():
             print_fn(line)
@@ -293,7 +230,7 @@ class _Walk:
     ) -> tuple[str, str, str, str]:
         """The output and weight symbols, the formula and the shapes of one layer's forward."""
         namer, symbol = self.namer, self.symbol
-        shapes = f"{_shape(np.asarray(self.current))} -> {_shape(outputs)}"
+        shapes = f"{shape_of(np.asarray(self.current))} -> {shape_of(outputs)}"
         if isinstance(layer, Dense):
             namer.dense += 1
             k = namer.dense
@@ -304,14 +241,14 @@ class _Walk:
                 bias = f" + {namer.fresh(f'b{k}')}"
                 self.result.values[bias[3:]] = layer.bias.value
             shapes = (
-                f"{_shape(np.asarray(self.current))} @ {_shape(layer.weight.value)} -> "
-                f"{_shape(outputs)}"
+                f"{shape_of(np.asarray(self.current))} @ {shape_of(layer.weight.value)} -> "
+                f"{shape_of(outputs)}"
             )
             return out, weight, f"{out} = {symbol} @ {weight}{bias}", shapes
-        if type(layer) in _ACTIVATIONS:
+        if type(layer) in ACTIVATIONS:
             out = namer.fresh(f"A{namer.dense}")
             slope = getattr(layer, "negative_slope", "")
-            formula = _ACTIVATIONS[type(layer)][0].format(out=out, inp=symbol, slope=slope)
+            formula = ACTIVATIONS[type(layer)][0].format(out=out, inp=symbol, slope=slope)
             return out, "", formula, shapes
         out = namer.fresh(f"H{index}")
         return out, "", f"{out} = {type(layer).__name__}({symbol})", shapes
@@ -320,14 +257,14 @@ class _Walk:
         current, symbol = self.current, self.symbol
         self.result.loss = loss(current, y)
         grad = loss.backward()
-        forward_formula, backward_formula = _loss_formulas(loss, symbol, grad)
+        forward_formula, backward_formula = loss_formulas(loss, symbol, grad)
         loss_name = type(loss).__name__
         self.record(
             "loss",
             loss_name,
             "L",
             forward_formula,
-            f"{_shape(current)} -> ()",
+            f"{shape_of(current)} -> ()",
             np.asarray(self.result.loss),
         )
         self.record(
@@ -335,7 +272,7 @@ class _Walk:
             loss_name,
             f"dL/d{symbol}",
             backward_formula,
-            f"{_shape(current)} -> {_shape(grad)}",
+            f"{shape_of(current)} -> {shape_of(grad)}",
             grad,
         )
         return grad
@@ -345,32 +282,41 @@ class _Walk:
             grad_output = grad
             grad = layer.backward(grad_output)
             if grad is None:  # integer inputs (Embedding's indices): only parameters learn
-                prefix = where[1 : where.index("]")]
-                for local, parameter in layer.named_parameters():
-                    key = f"dL/d{prefix}.{local}"
-                    rule = f"{type(layer).__name__}.backward(dL/d{out})"
-                    formula = f"{key} = {rule}, and no dL/d{inp} (indices)"
-                    shapes = f"{_shape(grad_output)} -> {_shape(parameter.grad)}"
-                    self.record(
-                        "backward", where, key, formula, shapes, parameter.grad.copy(), False
-                    )
+                self._index_backward(where, layer, inp, out, grad_output)
                 break
             if isinstance(layer, Dense):
                 self._dense_backward(where, layer, inp, out, weight, grad_output, grad)
                 continue
             # the gradient of a Dense output Zk is the tutorial's deltak
             name = f"delta{inp[1:]}" if inp.startswith("Z") else f"dL/d{inp}"
-            if type(layer) in _ACTIVATIONS:
+            if type(layer) in ACTIVATIONS:
                 slope = getattr(layer, "negative_slope", "")
-                rule = _ACTIVATIONS[type(layer)][1].format(out=out, slope=slope)
+                rule = ACTIVATIONS[type(layer)][1].format(out=out, slope=slope)
             else:
                 rule = f"{type(layer).__name__}.backward(dL/d{out})"
             formula = (
                 f"{name} = {rule}" if name.startswith("dL/d") else (f"{name} = dL/d{inp} = {rule}")
             )
             self.record(
-                "backward", where, name, formula, f"{_shape(grad_output)} -> {_shape(grad)}", grad
+                "backward",
+                where,
+                name,
+                formula,
+                f"{shape_of(grad_output)} -> {shape_of(grad)}",
+                grad,
             )
+
+    def _index_backward(
+        self, where: str, layer: Layer, inp: str, out: str, grad_output: FloatArray
+    ) -> None:
+        """The parameter gradients of a layer whose inputs are indices, which have none."""
+        prefix = where[1 : where.index("]")]
+        for local, parameter in layer.named_parameters():
+            key = f"dL/d{prefix}.{local}"
+            rule = f"{type(layer).__name__}.backward(dL/d{out})"
+            formula = f"{key} = {rule}, and no dL/d{inp} (indices)"
+            shapes = f"{shape_of(grad_output)} -> {shape_of(parameter.grad)}"
+            self.record("backward", where, key, formula, shapes, parameter.grad.copy(), False)
 
     def _dense_backward(
         self,
@@ -390,7 +336,7 @@ class _Walk:
             where,
             f"dL/d{weight}",
             f"dL/d{weight} = {inp}.T @ {incoming}",
-            f"{_shape(inputs.T)} @ {_shape(grad_output)} -> {_shape(layer.weight.grad)}",
+            f"{shape_of(inputs.T)} @ {shape_of(grad_output)} -> {shape_of(layer.weight.grad)}",
             layer.weight.grad.copy(),
             per_sample=False,
         )
@@ -401,7 +347,7 @@ class _Walk:
                 where,
                 f"dL/d{bias}",
                 f"dL/d{bias} = sum({incoming}, axis=0)",
-                f"{_shape(grad_output)} -> {_shape(layer.bias.grad)}",
+                f"{shape_of(grad_output)} -> {shape_of(layer.bias.grad)}",
                 layer.bias.grad.copy(),
                 per_sample=False,
             )
@@ -410,38 +356,6 @@ class _Walk:
             where,
             f"dL/d{inp}",
             f"dL/d{inp} = {incoming} @ {weight}.T",
-            f"{_shape(grad_output)} @ {_shape(layer.weight.value.T)} -> {_shape(grad)}",
+            f"{shape_of(grad_output)} @ {shape_of(layer.weight.value.T)} -> {shape_of(grad)}",
             grad,
         )
-
-
-def _render(result: Explanation, rows: int, precision: int) -> str:
-    """Lay the steps out as aligned text: where, formula, shapes, then the values."""
-    x = result.values["X"]
-    weights = [name for name in result.values if name[0] in "Wb"]
-    listed = ", ".join(f"{name} {_shape(result.values[name])}" for name in weights)
-    lines = [f"Parameters: {listed}"]
-    for name in weights:
-        label = f"  {name} = "
-        value = _format_value(result.values[name], None, precision)
-        lines.append(label + value.replace("\n", "\n" + " " * len(label)))
-    lines.append(f"Forward: one batch of {x.shape[0] if x.ndim else 1} samples, X {_shape(x)}")
-    width_where = max(len(step.layer) for step in result.steps)
-    width_formula = max(len(step.formula) for step in result.steps)
-    phase: Phase = "forward"
-    for step in result.steps:
-        if step.phase != phase:
-            phase = step.phase
-            lines.append("Loss:" if phase == "loss" else "Backward:")
-        lines.append(
-            f"  {step.layer:<{width_where}}  {step.formula:<{width_formula}}  {step.shapes}"
-        )
-        if step.phase == "loss":
-            lines.append(f"  {'':<{width_where}}  L = {float(step.value):.{precision + 2}g}")
-            continue
-        label = f"{step.name} = "
-        value = _format_value(step.value, rows if step.per_sample else None, precision)
-        indent = " " * (4 + width_where + len(label))
-        value = value.replace("\n", "\n" + indent)
-        lines.append(f"  {'':<{width_where}}  {label}{value}")
-    return "\n".join(lines)

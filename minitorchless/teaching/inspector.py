@@ -25,7 +25,8 @@ from numpy.typing import NDArray
 from minitorchless._checks import positive_float, positive_int
 from minitorchless._types import FloatArray
 from minitorchless.layers.activations import Activation, ReLU, Sigmoid, Tanh
-from minitorchless.layers.base import HookHandle, Layer
+from minitorchless.layers.base import Layer
+from minitorchless.layers.hooks import HookHandle
 from minitorchless.layers.smooth_activations import InputActivation
 from minitorchless.parameter import Parameter
 from minitorchless.train.callbacks import Callback, Logs
