@@ -110,7 +110,11 @@ def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_shown_output_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MINITORCHLESS_UPDATE_DOCS", raising=False)
     page = tmp_path / "page.md"
-    page.write_text("```python\nprint(6 * 7)\n```\n\n<!-- output -->\n```text\n41\n```\n")
+    # a block without shown output first: the check must still find the second block's
+    page.write_text(
+        "```python\nx = 6\n```\n\n```python\nprint(x * 7)\n```\n\n<!-- output -->\n"
+        "```text\n41\n```\n"
+    )
     with pytest.raises(AssertionError, match="no longer prints"):
         test_code_blocks_run(page, tmp_path, monkeypatch)
     monkeypatch.setenv("MINITORCHLESS_UPDATE_DOCS", "1")

@@ -17,10 +17,22 @@ from minitorchless.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid,
 from minitorchless.layers.base import Layer
 from minitorchless.layers.combinators import Parallel, Residual
 from minitorchless.layers.dropout import Dropout
+from minitorchless.layers.embedding import Embedding
+from minitorchless.layers.layer_norm import LayerNorm
 from minitorchless.layers.merge import Add, Concatenate
+from minitorchless.layers.reshape import Flatten, Reshape
+from minitorchless.layers.smooth_activations import ELU, GELU, SiLU, Softplus
 from minitorchless.losses import CrossEntropyLoss, Loss, MSELoss
 
-__all__ = ["ACTIVATIONS", "FORMULAS", "backward_formula", "forward_formula", "loss_formulas"]
+__all__ = [
+    "ACTIVATIONS",
+    "FORMULAS",
+    "PARAMETER_FORMULAS",
+    "backward_formula",
+    "forward_formula",
+    "loss_formulas",
+    "parameter_formula",
+]
 
 # Forward and backward formulas of the activations, in terms of their input and
 # output symbols. The backward ones use the output only, as the layers do.
@@ -33,6 +45,10 @@ ACTIVATIONS: dict[type[Layer], tuple[str, str]] = {
         "dL/d{out} * where({out} > 0, 1, {slope})",
     ),
     Identity: ("{out} = {inp}", "dL/d{out}"),
+    ELU: (
+        "{out} = where({inp} > 0, {inp}, {alpha} * (exp({inp}) - 1))",
+        "dL/d{out} * where({out} > 0, 1, {out} + {alpha})",
+    ),
     Softmax: (
         "{out} = exp({inp}) / sum(exp({inp}), axis=-1)",
         "{out} * (dL/d{out} - sum(dL/d{out} * {out}, axis=-1))",
@@ -47,14 +63,43 @@ FORMULAS: dict[type[Layer], tuple[str, str]] = {
     Concatenate: ("{out} = concat([{inps}], axis=-1)", "split(dL/d{out}, axis=-1)"),
     Residual: ("{out} = {inp} + {block}", "dL/d{out} + (the block's dL/d{inp})"),
     Parallel: ("{out} = {merge}(branches({inp}))", "sum of the branches' dL/d{inp}"),
+    GELU: ("{out} = {inp} * Phi({inp}){gelu}", "dL/d{out} * (Phi({inp}) + {inp} * phi({inp}))"),
+    SiLU: (
+        "{out} = {inp} * sigmoid({inp})",
+        "dL/d{out} * (s + {inp} * s * (1 - s)),  s = sigmoid({inp})",
+    ),
+    Softplus: (
+        "{out} = log(1 + exp({beta} * {inp})) / {beta}",
+        "dL/d{out} * sigmoid({beta} * {inp})",
+    ),
+    Flatten: ("{out} = reshape({inp}, (batch, -1))", "reshape(dL/d{out}, the shape of {inp})"),
+    Reshape: ("{out} = reshape({inp}, (batch, {shape}))", "reshape(dL/d{out}, the shape of {inp})"),
+    LayerNorm: (
+        "{out} = (({inp} - mean) / sqrt(var + eps)) * weight + bias, over the last axes",
+        "r * (g - mean(g) - u * mean(g * u)),  u = normalized {inp}, g = dL/d{out} * weight,"
+        " r = 1 / sqrt(var + eps)",
+    ),
+    Embedding: ("{out} = weight[{inp}]", "none: {inp} holds indices"),
+}
+
+# The gradients of the parameters of the layers above, where explain shows them apart.
+PARAMETER_FORMULAS: dict[tuple[type[Layer], str], str] = {
+    (LayerNorm, "weight"): "sum(dL/d{out} * u) over every axis but the normalized ones",
+    (LayerNorm, "bias"): "sum(dL/d{out}) over every axis but the normalized ones",
+    (Embedding, "weight"): "row i: the sum of dL/d{out} over the positions where {inp} == i",
 }
 
 
 def _fill(template: str, layer: Layer, values: dict[str, Any]) -> str:
+    approximate = getattr(layer, "approximate", "none")
     values = {
         "slope": getattr(layer, "negative_slope", ""),
         "p": getattr(layer, "p", ""),
         "merge": getattr(layer, "merge", ""),
+        "alpha": getattr(layer, "alpha", ""),
+        "beta": getattr(layer, "beta", ""),
+        "shape": ", ".join(str(size) for size in getattr(layer, "shape", ())),
+        "gelu": "" if approximate == "none" else ",  Phi by its tanh approximation",
         **values,
     }
     return template.format(**values)
@@ -84,6 +129,17 @@ def backward_formula(layer: Layer, out: str, inp: str) -> str:
     if template is None:
         return f"{type(layer).__name__}.backward(dL/d{out})"
     return _fill(template[1], layer, {"out": out, "inp": inp})
+
+
+def parameter_formula(layer: Layer, name: str, out: str, inp: str) -> str:
+    """The rule that gives one parameter's gradient: ``dL/dweight = ...``."""
+    template = PARAMETER_FORMULAS.get((type(layer), name))
+    rule = (
+        f"{type(layer).__name__}.backward(dL/d{out}), its {name}"
+        if template is None
+        else (template.format(out=out, inp=inp))
+    )
+    return f"dL/d{name} = {rule}"
 
 
 def loss_formulas(loss: Loss, prediction: str, grad: FloatArray) -> tuple[str, str]:

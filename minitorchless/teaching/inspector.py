@@ -27,6 +27,7 @@ from minitorchless._types import FloatArray
 from minitorchless.layers.activations import Activation, ReLU, Sigmoid, Tanh
 from minitorchless.layers.base import Layer
 from minitorchless.layers.hooks import HookHandle
+from minitorchless.layers.smooth_activations import InputActivation
 from minitorchless.parameter import Parameter
 from minitorchless.train.callbacks import Callback, Logs
 from minitorchless.train.history import append_row
@@ -104,7 +105,7 @@ class _Watched:
     """An activation layer of the model, by dotted name."""
 
     name: str
-    layer: Activation
+    layer: Activation | InputActivation
 
 
 def _activation_layers(model: Layer) -> Iterator[_Watched]:
@@ -116,7 +117,7 @@ def _activation_layers(model: Layer) -> Iterator[_Watched]:
         if id(layer) in seen:
             continue
         seen.add(id(layer))
-        if isinstance(layer, Activation):
+        if isinstance(layer, (Activation, InputActivation)):  # GELU, SiLU, Softplus too
             yield _Watched(name or type(layer).__name__, layer)
         # reversed so that the stack pops children in their natural order
         for child_name, child in reversed(layer.children()):

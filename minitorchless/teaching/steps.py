@@ -23,6 +23,7 @@ from minitorchless.teaching.formulas import (
     backward_formula,
     forward_formula,
     loss_formulas,
+    parameter_formula,
 )
 from minitorchless.teaching.recorder import Call
 from minitorchless.teaching.text import shape_of
@@ -165,8 +166,8 @@ class StepWriter:
                 self.record(
                     "backward",
                     self.where(call),
-                    f"dL/d[{call.path}].{name}",
-                    f"dL/d{name} = {type(call.layer).__name__}.backward, its {name}",
+                    f"dL/d{call.path}.{name}",
+                    parameter_formula(call.layer, name, out, inps[0]),
                     shape_of(value),
                     value,
                     per_sample=False,

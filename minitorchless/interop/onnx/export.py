@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -28,18 +29,26 @@ def _modes(model: Layer) -> list[tuple[Layer, bool]]:
     return list(found.values())
 
 
+def _sample(sample: Any) -> NDArray[Any]:
+    """One sample batch: integers stay integers (indices, maybe), anything else is floats."""
+    if not isinstance(sample, np.ndarray):
+        with contextlib.suppress(TypeError, ValueError):  # as_float_array words the error
+            sample = np.asarray(sample)
+    if isinstance(sample, np.ndarray) and sample.dtype.kind in "biu":
+        return sample
+    return as_float_array("export_onnx", sample, what="sample_input")
+
+
 def _samples(model: Layer, sample_input: Any) -> tuple[list[NDArray[Any]], np.dtype[Any]]:
     """The sample batches as arrays, and the dtype the graph computes in."""
     if not isinstance(model, Layer):
         raise TypeError(f"export_onnx: model must be a Layer, received {model!r}")
     several = isinstance(sample_input, (list, tuple))
-    samples = [
-        as_float_array("export_onnx", sample, what="sample_input")
-        for sample in (sample_input if several else [sample_input])
-    ]
+    samples = [_sample(sample) for sample in (sample_input if several else [sample_input])]
     if any(sample.ndim < 1 for sample in samples):
         raise ValueError("export_onnx: sample_input must have a batch axis, e.g. X[:1]")
-    dtype = model.dtype or samples[0].dtype
+    floats = [sample.dtype for sample in samples if sample.dtype.kind == "f"]
+    dtype = model.dtype or (floats[0] if floats else np.dtype(np.float64))
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"export_onnx: the model must be float32 or float64, not {dtype}")
     return samples, np.dtype(dtype)
@@ -89,7 +98,9 @@ def export_onnx(model: Layer, path: PathLike, sample_input: Any) -> None:
         model: The layer or container to export.
         path: Where to write the ``.onnx`` file (atomically).
         sample_input: A batch the model accepts, e.g. ``X[:1]``; a list of
-            batches for a model with several inputs.
+            batches for a model with several inputs. An integer batch that a
+            layer reads as indices (``Embedding``) makes an int32 or int64
+            input, of the sample's type; any other input is a float one.
 
     Raises:
         ImportError: The ``onnx`` package is not installed.
@@ -108,16 +119,20 @@ def export_onnx(model: Layer, path: PathLike, sample_input: Any) -> None:
 
     builder = OnnxBuilder(model, dtype)
     input_names = ["input"] if not several else [f"input_{i}" for i in range(len(samples))]
-    for name in input_names:
+    for name, sample in zip(input_names, samples, strict=True):
         builder.fresh(name)
+        if sample.dtype.kind != "f":
+            builder.integer_inputs[name] = sample.dtype
     converted = builder.convert(model, input_names if several else input_names[0], "")
+    indices = builder.settle_integer_inputs()
     values = [converted] if isinstance(converted, str) else list(converted)
     output_names = _name_outputs(builder, values, input_names)
 
     element = TensorProto.FLOAT if dtype == np.float32 else TensorProto.DOUBLE
 
     def info(name: str, array: NDArray[Any]) -> Any:
-        return helper.make_tensor_value_info(name, element, ["batch", *array.shape[1:]])
+        kind = helper.np_dtype_to_tensor_dtype(indices[name]) if name in indices else element
+        return helper.make_tensor_value_info(name, kind, ["batch", *array.shape[1:]])
 
     graph = helper.make_graph(
         builder.nodes,
