@@ -280,7 +280,10 @@ def drawing_residual(out: Path) -> Path:
         return mtl.Residual(mtl.Sequential(mtl.Dense(32, 32, bias=True, rng=rng), mtl.Tanh()))
 
     model = mtl.Sequential(
-        mtl.Dense(64, 32, bias=True, rng=rng), mtl.Tanh(), block(), block(),
+        mtl.Dense(64, 32, bias=True, rng=rng),
+        mtl.Tanh(),
+        block(),
+        block(),
         mtl.Dense(32, 10, bias=True, rng=rng),
     )
     path = out / "draw-residual.svg"
