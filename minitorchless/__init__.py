@@ -13,7 +13,14 @@ from minitorchless.errors import (
     UnknownLayerError,
     UnsupportedFormatVersionError,
 )
-from minitorchless.interop import from_torch_state_dict, to_torch_state_dict
+from minitorchless.interop import (
+    from_torch,
+    from_torch_state_dict,
+    register_from_torch,
+    register_torch_module,
+    to_torch,
+    to_torch_state_dict,
+)
 from minitorchless.interop.onnx import export_onnx
 from minitorchless.layers import (
     ELU,
@@ -136,15 +143,19 @@ __all__ = [
     "explain",
     "export_onnx",
     "fit",
+    "from_torch",
     "from_torch_state_dict",
     "init",
     "load",
     "load_weights",
     "metrics",
     "predict",
+    "register_from_torch",
     "register_layer",
+    "register_torch_module",
     "save",
     "save_weights",
     "testing",
+    "to_torch",
     "to_torch_state_dict",
 ]

@@ -1,0 +1,112 @@
+"""PyTorch modules for the minitorchless containers and layers that ``torch.nn`` lacks.
+
+``mtl.to_torch`` builds a model out of ``torch.nn`` modules wherever one
+computes the same thing (``Linear``, ``Sequential``, ``LayerNorm``...), and out
+of these where none does: skip connections, parallel branches, merges, a
+reshape of the sample, and a whole ``Graph``. They are plain ``nn.Module``s,
+defined at module level so that they pickle (``torch.multiprocessing`` and
+``DistributedDataParallel`` need that), and their parameter names are the
+ones ``mtl.to_torch_state_dict`` gives.
+
+This module imports torch; ``minitorchless`` imports it only when asked to
+convert a model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["Add", "Concatenate", "GraphModule", "Parallel", "Reshape", "Residual"]
+
+
+class Residual(nn.Module):
+    """``x + block(x)``, as ``mtl.Residual``."""
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.block = block
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x)
+
+
+class Parallel(nn.Module):
+    """The branches on one input, concatenated on the last axis or summed, as ``mtl.Parallel``."""
+
+    def __init__(self, *branches: nn.Module, merge: str = "concat") -> None:
+        super().__init__()
+        for index, branch in enumerate(branches):
+            self.add_module(str(index), branch)
+        self.merge = merge
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = [branch(x) for branch in self.children()]
+        if len(outputs) == 1:
+            return outputs[0]
+        if self.merge == "sum":
+            return torch.stack(outputs).sum(dim=0)
+        return torch.cat(outputs, dim=-1)
+
+
+class Add(nn.Module):
+    """The sum of its inputs, as ``mtl.Add``."""
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        total = inputs[0]
+        for tensor in inputs[1:]:
+            total = total + tensor
+        return total
+
+
+class Concatenate(nn.Module):
+    """Its inputs joined on the last axis, as ``mtl.Concatenate``."""
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(inputs, dim=-1)
+
+
+class Reshape(nn.Module):
+    """Each sample reshaped to ``shape`` (one ``-1`` allowed), batch kept, as ``mtl.Reshape``."""
+
+    def __init__(self, *shape: int) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+
+class GraphModule(nn.Module):
+    """A ``mtl.Graph``: its nodes' modules under their node names, run in the graph's order.
+
+    Args:
+        input_names: The graph's inputs, in the order ``forward`` takes them.
+        steps: ``(node name, module name, source names)`` per node, in
+            topological order; a shared layer's module serves several nodes.
+        output_names: The values returned (one tensor, or a tuple for several).
+        modules: The modules by name (the node that holds each layer).
+    """
+
+    def __init__(
+        self,
+        input_names: list[str],
+        steps: list[tuple[str, str, list[str]]],
+        output_names: list[str],
+        modules: dict[str, nn.Module],
+    ) -> None:
+        super().__init__()
+        for name, module in modules.items():
+            self.add_module(name, module)
+        self.input_names = list(input_names)
+        self.steps = [(node, holder, list(sources)) for node, holder, sources in steps]
+        self.output_names = list(output_names)
+
+    def forward(self, *inputs: torch.Tensor) -> Any:
+        values = dict(zip(self.input_names, inputs, strict=True))
+        for node, holder, sources in self.steps:
+            values[node] = getattr(self, holder)(*(values[source] for source in sources))
+        outputs = tuple(values[name] for name in self.output_names)
+        return outputs[0] if len(outputs) == 1 else outputs

@@ -1,0 +1,176 @@
+"""The built-in converters of ``to_torch`` and ``from_torch``: one pair per layer kind.
+
+Imported by ``torch_modules`` only when a conversion runs; it imports torch.
+Weights are never copied here: ``to_torch`` and ``from_torch`` load them by
+name once the whole model is built, so a converter only builds the structure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+import minitorchless.interop._torch_nn as mnn
+from minitorchless.interop.torch_registry import register_from_torch, register_torch_module
+from minitorchless.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from minitorchless.layers.base import Layer
+from minitorchless.layers.combinators import Parallel, Residual
+from minitorchless.layers.dense import Dense
+from minitorchless.layers.dropout import Dropout
+from minitorchless.layers.embedding import Embedding
+from minitorchless.layers.graph import Graph
+from minitorchless.layers.layer_norm import LayerNorm
+from minitorchless.layers.merge import Add, Concatenate
+from minitorchless.layers.reshape import Flatten, Reshape
+from minitorchless.layers.sequential import Sequential
+from minitorchless.layers.smooth_activations import ELU, GELU, SiLU, Softplus
+
+Convert = Callable[[Layer], Any]
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+# ------------------------------------------------------------------ to torch
+@register_torch_module(Dense)
+def _linear(layer: Dense, convert: Convert) -> Any:
+    return nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
+
+
+def _stateless(make: Callable[[Any], Any]) -> Callable[[Any, Convert], Any]:
+    return lambda layer, convert: make(layer)
+
+
+_STATELESS: list[tuple[type[Layer], Callable[[Any], Any]]] = [
+    (Sigmoid, lambda layer: nn.Sigmoid()),
+    (Tanh, lambda layer: nn.Tanh()),
+    (ReLU, lambda layer: nn.ReLU()),
+    (Identity, lambda layer: nn.Identity()),
+    (LeakyReLU, lambda layer: nn.LeakyReLU(layer.negative_slope)),
+    (Softmax, lambda layer: nn.Softmax(dim=layer.axis)),
+    (Dropout, lambda layer: nn.Dropout(layer.p)),
+    (GELU, lambda layer: nn.GELU(approximate=layer.approximate)),
+    (SiLU, lambda layer: nn.SiLU()),
+    (ELU, lambda layer: nn.ELU(layer.alpha)),
+    (Softplus, lambda layer: nn.Softplus(layer.beta, layer.threshold)),
+    (Flatten, lambda layer: nn.Flatten(start_dim=1)),
+    (Reshape, lambda layer: mnn.Reshape(*layer.shape)),
+    (Add, lambda layer: mnn.Add()),
+    (Concatenate, lambda layer: mnn.Concatenate()),
+]
+for _cls, _make in _STATELESS:
+    register_torch_module(_cls)(_stateless(_make))
+
+
+@register_torch_module(LayerNorm)
+def _layer_norm(layer: LayerNorm, convert: Convert) -> Any:
+    return nn.LayerNorm(
+        list(layer.normalized_shape),
+        eps=layer.eps,
+        elementwise_affine=layer.elementwise_affine,
+        bias=layer.bias is not None or not layer.elementwise_affine,
+    )
+
+
+@register_torch_module(Embedding)
+def _embedding(layer: Embedding, convert: Convert) -> Any:
+    return nn.Embedding(layer.num_embeddings, layer.embedding_dim, padding_idx=layer.padding_idx)
+
+
+@register_torch_module(Sequential)
+def _sequential(layer: Sequential, convert: Convert) -> Any:
+    return nn.Sequential(*(convert(child) for child in layer.layers))
+
+
+@register_torch_module(Residual)
+def _residual(layer: Residual, convert: Convert) -> Any:
+    return mnn.Residual(convert(layer.block))
+
+
+@register_torch_module(Parallel)
+def _parallel(layer: Parallel, convert: Convert) -> Any:
+    return mnn.Parallel(*(convert(branch) for branch in layer.branches), merge=layer.merge)
+
+
+@register_torch_module(Graph)
+def _graph(layer: Graph, convert: Convert) -> Any:
+    modules = {name: convert(child) for name, child in layer.children()}
+    steps = [(node.name, layer._holder[node.name], list(node.sources)) for node in layer._order]
+    return mnn.GraphModule(list(layer.input_names), steps, list(layer.output_names), modules)
+
+
+# ---------------------------------------------------------------- from torch
+def _register_from(cls: type, build: Callable[[Any, Callable[[Any], Layer], Any], Layer]) -> None:
+    register_from_torch(_qualified(cls))(build)
+
+
+_register_from(
+    nn.Linear,
+    lambda m, convert, dtype: Dense(
+        m.in_features, m.out_features, bias=m.bias is not None, dtype=dtype
+    ),
+)
+_PLAIN: list[tuple[type, Callable[[Any, Any], Layer]]] = [
+    (nn.Sigmoid, lambda m, dtype: Sigmoid()),
+    (nn.Tanh, lambda m, dtype: Tanh()),
+    (nn.ReLU, lambda m, dtype: ReLU()),
+    (nn.Identity, lambda m, dtype: Identity()),
+    (nn.LeakyReLU, lambda m, dtype: LeakyReLU(m.negative_slope)),
+    (nn.Softmax, lambda m, dtype: Softmax(axis=-1 if m.dim is None else m.dim)),
+    (nn.Dropout, lambda m, dtype: Dropout(m.p)),
+    (nn.GELU, lambda m, dtype: GELU(approximate=m.approximate)),
+    (nn.SiLU, lambda m, dtype: SiLU()),
+    (nn.ELU, lambda m, dtype: ELU(m.alpha)),
+    (nn.Softplus, lambda m, dtype: Softplus(m.beta, m.threshold)),
+    (nn.Flatten, lambda m, dtype: Flatten()),
+    (mnn.Reshape, lambda m, dtype: Reshape(*m.shape)),
+    (mnn.Add, lambda m, dtype: Add()),
+    (mnn.Concatenate, lambda m, dtype: Concatenate()),
+]
+
+
+def _ignoring_children(build: Callable[[Any, Any], Layer]) -> Any:
+    return lambda module, convert, dtype: build(module, dtype)
+
+
+for _torch_cls, _build in _PLAIN:
+    _register_from(_torch_cls, _ignoring_children(_build))
+_register_from(
+    nn.LayerNorm,
+    lambda m, convert, dtype: LayerNorm(
+        tuple(m.normalized_shape),
+        eps=m.eps,
+        elementwise_affine=m.elementwise_affine,
+        bias=m.bias is not None if m.elementwise_affine else True,
+        dtype=dtype,
+    ),
+)
+_register_from(
+    nn.Embedding,
+    lambda m, convert, dtype: Embedding(
+        m.num_embeddings, m.embedding_dim, padding_idx=m.padding_idx, dtype=dtype
+    ),
+)
+_register_from(
+    nn.Sequential, lambda m, convert, dtype: Sequential(*(convert(child) for child in m))
+)
+_register_from(mnn.Residual, lambda m, convert, dtype: Residual(convert(m.block)))
+_register_from(
+    mnn.Parallel,
+    lambda m, convert, dtype: Parallel(*(convert(child) for child in m.children()), merge=m.merge),
+)
+
+
+def _graph_from_torch(module: Any, convert: Callable[[Any], Layer], dtype: Any) -> Layer:
+    layers = {name: convert(child) for name, child in module.named_children()}
+    nodes = [
+        (node, layers[holder], sources if len(sources) > 1 else sources[0])
+        for node, holder, sources in module.steps
+    ]
+    return Graph(inputs=module.input_names, nodes=nodes, outputs=module.output_names)
+
+
+_register_from(mnn.GraphModule, _graph_from_torch)
