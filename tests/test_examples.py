@@ -76,3 +76,34 @@ def test_digits_other_seeds_also_reach_the_target(capsys: pytest.CaptureFixture[
     digits = load_example("digits")
     for seed in (1, 2):
         assert digits.main(["--seed", str(seed), "--verbose", "0"])["accuracy"] >= 0.96
+
+
+@pytest.mark.slow
+def test_the_scale_out_example_trains_on_with_ddp_and_comes_back(torch: object) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(root / "examples" / "scale_out_ddp.py"),
+            "--epochs",
+            "5",
+            "--ddp-epochs",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        cwd=root,
+        env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("1. minitorchless, 5 epochs: test accuracy")
+    assert "DistributedDataParallel, 2 processes (gloo, 127.0.0.1), 3 more epochs" in lines[2]
+    before = float(lines[0].rsplit(" ", 1)[1])
+    after = float(lines[3].rsplit(" ", 1)[1])
+    assert after > before + 0.02  # the distributed epochs went on learning (0.91 -> 0.96 here)
