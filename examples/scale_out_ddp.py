@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -57,17 +56,10 @@ def build_model(seed: int) -> mtl.Sequential:
     )
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on, on the loopback address."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def worker(
     rank: int,
     world: int,
-    port: int,
+    rendezvous: str,
     module: Any,
     data: tuple[np.ndarray, np.ndarray],
     epochs: int,
@@ -75,8 +67,10 @@ def worker(
 ) -> None:
     """One process of the distributed run: its shard, its replica, gradients averaged by DDP."""
     torch.set_num_threads(1)
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # peers talk over loopback only
+    # a file rendezvous: no process hosts the store, so none can leave it behind
     dist.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world, timeout=TIMEOUT
+        "gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=world, timeout=TIMEOUT
     )
     try:
         replica = DistributedDataParallel(module)
@@ -93,6 +87,7 @@ def worker(
                 optimizer.step()
         if rank == 0:  # every replica holds the same weights: one writes them
             torch.save(replica.module.state_dict(), out)
+        dist.barrier()  # nobody tears the group down while a peer still talks to it
     finally:
         dist.destroy_process_group()
 
@@ -133,7 +128,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             worker,
             nprocs=args.workers,
             join=False,
-            args=(args.workers, free_port(), module, (X_train, y_train), args.ddp_epochs, out),
+            args=(
+                args.workers,
+                str(Path(folder) / "rendezvous"),
+                module,
+                (X_train, y_train),
+                args.ddp_epochs,
+                out,
+            ),
         )
         while not context.join(timeout=120):  # raises if a worker failed
             pass
