@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -31,17 +32,21 @@ from sklearn.model_selection import train_test_split
 import minitorchless as mtl
 
 
-def load_data(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Pixels scaled to [0, 1] in float32, integer labels, a stratified 80/20 split."""
+def load_data(
+    seed: int, dtype: Any = np.float32
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pixels scaled to [0, 1] in ``dtype``, integer labels, a stratified 80/20 split."""
     digits = load_digits()
-    X = (digits.data / 16.0).astype(np.float32)  # pixel intensities run from 0 to 16
+    X = (digits.data / 16.0).astype(dtype)  # pixel intensities run from 0 to 16
     X_train, X_test, y_train, y_test = train_test_split(
         X, digits.target, test_size=0.2, stratify=digits.target, random_state=seed
     )
     return X_train, X_test, y_train, y_test
 
 
-def build_model(depth: int, width: int, seed: int, *, residual: bool) -> mtl.Sequential:
+def build_model(
+    depth: int, width: int, seed: int, *, residual: bool, dtype: Any = np.float32
+) -> mtl.Sequential:
     """64 -> width, then ``depth`` blocks of Dense -> Tanh (each with a skip if asked), -> 10.
 
     The weights are drawn in the same order either way (``Residual`` draws
@@ -50,7 +55,7 @@ def build_model(depth: int, width: int, seed: int, *, residual: bool) -> mtl.Seq
     rng = np.random.default_rng(seed)
 
     def dense(in_features: int, out_features: int) -> mtl.Dense:
-        return mtl.Dense(in_features, out_features, bias=True, rng=rng, dtype=np.float32)
+        return mtl.Dense(in_features, out_features, bias=True, rng=rng, dtype=dtype)
 
     layers: list[mtl.Layer] = [dense(64, width), mtl.Tanh()]
     for _ in range(depth):
@@ -83,9 +88,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--epochs", type=int, default=30, help="epochs (default 30)")
     parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default 0.01)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, weights, batches")
+    parser.add_argument(
+        "--dtype",
+        choices=("float32", "float64"),
+        default="float32",
+        help="float64 gives the same numbers on every CPU; float32 may differ in the last digits",
+    )
     args = parser.parse_args(argv)
 
-    X_train, X_test, y_train, y_test = load_data(args.seed)
+    X_train, X_test, y_train, y_test = load_data(args.seed, args.dtype)
     print(
         f"{args.depth} hidden blocks of Dense({args.width}, {args.width}) -> Tanh, "
         f"SGD(lr={args.lr}, momentum=0.9), batches of 32, {args.epochs} epochs\n"
@@ -97,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     results: dict[str, float] = {}
     for name, residual in (("residual", True), ("plain", False)):
-        model = build_model(args.depth, args.width, args.seed, residual=residual)
+        model = build_model(args.depth, args.width, args.seed, residual=residual, dtype=args.dtype)
         spread, gradient = diagnose(model, X_train, y_train)
         start = time.perf_counter()
         history = mtl.fit(
