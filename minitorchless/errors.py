@@ -9,13 +9,18 @@ from __future__ import annotations
 
 __all__ = [
     "CorruptFileError",
+    "FileLimitError",
     "KeyMismatchError",
+    "NonFiniteTensorError",
+    "NotAModelFileError",
+    "NotARegularFileError",
     "SerializationError",
     "ShapeError",
     "ShapeMismatchError",
     "StateDictError",
     "TruncatedFileError",
     "UnknownLayerError",
+    "UnsafeCastError",
     "UnsupportedFormatVersionError",
 ]
 
@@ -47,6 +52,38 @@ class TruncatedFileError(SerializationError):
 
 class CorruptFileError(SerializationError):
     """The header, the metadata or the architecture is malformed or inconsistent."""
+
+
+class NotAModelFileError(CorruptFileError):
+    """The file is not a minitorchless model: another format, or another tool's safetensors.
+
+    The message says what the file looks like (a NumPy ``.npy`` file, an ONNX
+    model, a pickle, text...), judged from its first bytes.
+    """
+
+
+class NotARegularFileError(SerializationError):
+    """The path names a directory, a FIFO, a device or a socket: only regular files are read.
+
+    Checked on the opened file before a byte is read, so ``/dev/zero`` or a FIFO
+    (or a symbolic link to one) can neither be read without end nor block.
+    """
+
+
+class FileLimitError(SerializationError):
+    """The file asks for more than a documented limit allows (``serialization.limits``).
+
+    Attributes:
+        limit: The name of the limit, e.g. ``"MAX_HEADER_BYTES"``.
+        value: What the file asks for.
+        maximum: The limit's value when the file was refused.
+    """
+
+    def __init__(self, message: str, limit: str, value: int, maximum: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
+        self.maximum = maximum
 
 
 class UnsupportedFormatVersionError(SerializationError):
@@ -91,3 +128,37 @@ class ShapeMismatchError(SerializationError, StateDictError):
         self.key = key
         self.expected = expected
         self.received = received
+
+
+class NonFiniteTensorError(SerializationError, StateDictError):
+    """A tensor offered to a model holds NaN or infinity, which would poison every prediction.
+
+    Refused unless the loader is called with ``allow_nonfinite=True``.
+
+    Attributes:
+        key: The tensor's name.
+        count: How many of its values are NaN or infinite.
+    """
+
+    def __init__(self, message: str, key: str, count: int) -> None:
+        super().__init__(message)
+        self.key = key
+        self.count = count
+
+
+class UnsafeCastError(SerializationError, StateDictError):
+    """A tensor's values would change, not just round, in its parameter's or buffer's dtype.
+
+    A finite float64 value beyond float32's range would become infinite, a value
+    outside an integer buffer's range would wrap, and a fraction would be cut.
+    Always refused: cast the values yourself if that is what you mean.
+
+    Attributes:
+        key: The tensor's name.
+        count: How many of its values cannot be cast.
+    """
+
+    def __init__(self, message: str, key: str, count: int) -> None:
+        super().__init__(message)
+        self.key = key
+        self.count = count

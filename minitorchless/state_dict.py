@@ -9,7 +9,15 @@ state dict are refused with the same errors for the same mistakes:
 - :class:`~minitorchless.errors.ShapeMismatchError` names every tensor of the
   wrong shape, with the shape expected and the one received;
 - a value that is not a numeric array is a
-  :class:`~minitorchless.errors.StateDictError`.
+  :class:`~minitorchless.errors.StateDictError`;
+- NaN or infinity is a :class:`~minitorchless.errors.NonFiniteTensorError`
+  (unless ``allow_nonfinite=True``), as ``fit`` refuses non-finite data: a
+  weight of NaN makes every prediction it reaches NaN, without a word;
+- a value that its tensor's dtype cannot hold (a finite float64 beyond
+  float32's range, which the cast would make infinite; a counter out of an
+  integer buffer's range, or not a whole number) is an
+  :class:`~minitorchless.errors.UnsafeCastError`, always: rounding is the only
+  change a cast may make.
 
 Every check runs before anything is written, so a refused state dict leaves
 the model exactly as it was.
@@ -17,7 +25,7 @@ the model exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -26,11 +34,13 @@ from numpy.typing import NDArray
 from minitorchless.errors import (
     CorruptFileError,
     KeyMismatchError,
+    NonFiniteTensorError,
     ShapeMismatchError,
     StateDictError,
+    UnsafeCastError,
 )
 
-__all__ = ["KeyMap", "Target", "assign_arrays", "check_arrays", "preview"]
+__all__ = ["KeyMap", "Target", "assign_arrays", "check_arrays", "check_values", "preview"]
 
 
 class HasValue(Protocol):
@@ -96,7 +106,12 @@ def _as_numeric(key: str, value: Any, source: str) -> NDArray[Any]:
 
 
 def check_arrays(
-    key_map: KeyMap, arrays: Mapping[str, Any], source: str, *, exact_dtype: bool = False
+    key_map: KeyMap,
+    arrays: Mapping[str, Any],
+    source: str,
+    *,
+    exact_dtype: bool = False,
+    allow_nonfinite: bool = False,
 ) -> list[tuple[HasValue, NDArray[Any]]]:
     """Check every array against the tensor it is meant for; write nothing.
 
@@ -108,6 +123,7 @@ def check_arrays(
         exact_dtype: Refuse an array whose dtype differs from its tensor's
             (a model file must hold what its architecture builds) instead of
             casting it.
+        allow_nonfinite: Accept NaN and infinity, copied as they are.
 
     Returns:
         ``(tensor, array)`` pairs, the array already in the tensor's layout.
@@ -117,9 +133,12 @@ def check_arrays(
         ShapeMismatchError: arrays have the wrong shape; the message lists them all.
         StateDictError: a value is not a numeric array.
         CorruptFileError: ``exact_dtype`` and a dtype differs.
+        NonFiniteTensorError: an array holds NaN or infinity (and not ``allow_nonfinite``).
+        UnsafeCastError: an array holds values its tensor's dtype cannot hold.
     """
     _check_keys(key_map, arrays, source)
     updates = []
+    received: list[tuple[str, NDArray[Any], np.dtype[Any]]] = []
     wrong: list[tuple[str, str, tuple[int, ...], tuple[int, ...]]] = []
     for key, (name, tensor, transposed) in key_map.items():
         array = _as_numeric(key, arrays[key], source)
@@ -134,26 +153,137 @@ def check_arrays(
                 f"builds {name!r} in {tensor.value.dtype}"
             )
         updates.append((tensor, array.T if transposed else array))
+        received.append((key, array, tensor.value.dtype))
     if wrong:
-        key, _, expected, received = wrong[0]
-        described = "; ".join(
-            f"key {key!r}: expected shape {shape}"
-            + (f" (the model's {name!r})" if name != key else "")
-            + f", received {got}"
-            for key, name, shape, got in wrong[:8]
-        )
-        more = f"; ... ({len(wrong) - 8} more)" if len(wrong) > 8 else ""
-        raise ShapeMismatchError(f"{source}: {described}{more}", key, expected, received)
+        _refuse_shapes(wrong, source)
+    for key, array, dtype in received:  # in the key's own layout, so that indices match it
+        check_values(key, array, dtype, source, allow_nonfinite=allow_nonfinite)
     return updates
 
 
+def _refuse_shapes(
+    wrong: list[tuple[str, str, tuple[int, ...], tuple[int, ...]]], source: str
+) -> None:
+    key, _, expected, received = wrong[0]
+    described = "; ".join(
+        f"key {key!r}: expected shape {shape}"
+        + (f" (the model's {name!r})" if name != key else "")
+        + f", received {got}"
+        for key, name, shape, got in wrong[:8]
+    )
+    more = f"; ... ({len(wrong) - 8} more)" if len(wrong) > 8 else ""
+    raise ShapeMismatchError(f"{source}: {described}{more}", key, expected, received)
+
+
+_BLOCK = 1 << 20  # values scanned at a time: temporaries of a few MB, whatever the tensor
+
+
+def _first_bad(array: NDArray[Any], bad_in: Flagger) -> tuple[int, int]:
+    """How many values ``bad_in(block)`` flags, block by block, and the flat index of the first."""
+    flat = array.reshape(-1)
+    count, first = 0, -1
+    for start in range(0, flat.size, _BLOCK):
+        bad = bad_in(flat[start : start + _BLOCK])
+        if bad.any():
+            if first < 0:
+                first = start + int(np.argmax(bad))
+            count += int(np.count_nonzero(bad))
+    return count, first
+
+
+Flagger = Callable[[NDArray[Any]], NDArray[np.bool_]]
+
+
+def _unsafe_in(target: np.dtype[Any]) -> Flagger:
+    """A function flagging the values of a block that ``target`` cannot hold."""
+    if target.kind == "f":
+
+        def overflows(block: NDArray[Any]) -> NDArray[np.bool_]:
+            with np.errstate(over="ignore"):  # the overflow is what is being looked for
+                cast = block.astype(target)
+            flagged: NDArray[np.bool_] = np.isfinite(block) & ~np.isfinite(cast)
+            return flagged
+
+        return overflows
+    info = np.iinfo(target)
+    low, high = float(info.min), float(info.max) + 1.0  # both powers of two: exact floats
+
+    def outside(block: NDArray[Any]) -> NDArray[np.bool_]:
+        flagged: NDArray[np.bool_]
+        if block.dtype.kind == "f":
+            whole = np.isfinite(block) & (np.floor(block) == block)
+            flagged = ~(whole & (block >= low) & (block < high))
+        else:
+            own = np.iinfo(block.dtype)  # compare with bounds the block's own dtype can hold
+            flagged = (block < max(info.min, own.min)) | (block > min(info.max, own.max))
+        return flagged
+
+    return outside
+
+
+def check_values(
+    key: str,
+    array: NDArray[Any],
+    target: np.dtype[Any],
+    source: str,
+    *,
+    allow_nonfinite: bool = False,
+) -> None:
+    """Refuse NaN and infinity (unless allowed) and values that ``target`` cannot hold.
+
+    Raises:
+        NonFiniteTensorError: ``array`` holds NaN or infinity.
+        UnsafeCastError: casting to ``target`` would change a value beyond rounding.
+    """
+    if array.dtype.kind == "f" and not (allow_nonfinite and target.kind == "f"):
+        count, first = _first_bad(array, lambda block: ~np.isfinite(block))
+        if count:
+            at = tuple(int(i) for i in np.unravel_index(first, array.shape))
+            if target.kind == "f":
+                raise NonFiniteTensorError(
+                    f"{source}: tensor {key!r} holds {count} NaN or infinite value(s), the "
+                    f"first at index {at}: every output they reach would be NaN or inf. "
+                    f"Pass allow_nonfinite=True to accept them as they are",
+                    key,
+                    count,
+                )
+            raise UnsafeCastError(
+                f"{source}: tensor {key!r} holds {count} NaN or infinite value(s), the first "
+                f"at index {at}, which its {target} buffer cannot hold",
+                key,
+                count,
+            )
+    if np.can_cast(array.dtype, target, casting="safe"):
+        return  # no value can change beyond rounding
+    count, first = _first_bad(array, _unsafe_in(target))
+    if count:
+        at = tuple(int(i) for i in np.unravel_index(first, array.shape))
+        value = array.reshape(-1)[first].item()
+        what = "overflow" if target.kind == "f" else "are not whole numbers within the range of"
+        raise UnsafeCastError(
+            f"{source}: tensor {key!r}: {count} value(s) {what} {target} (the first, "
+            f"{value!r}, at index {at}): the cast from {array.dtype} would change them, not "
+            f"round them. Cast the array yourself if that is what you mean",
+            key,
+            count,
+        )
+
+
 def assign_arrays(
-    key_map: KeyMap, arrays: Mapping[str, Any], source: str, *, exact_dtype: bool = False
+    key_map: KeyMap,
+    arrays: Mapping[str, Any],
+    source: str,
+    *,
+    exact_dtype: bool = False,
+    allow_nonfinite: bool = False,
 ) -> None:
     """Check every array (see :func:`check_arrays`), then copy them all in, in place.
 
     In place, so that optimizers and views holding the old arrays keep seeing
     the current values; each array is cast to its tensor's dtype.
     """
-    for tensor, array in check_arrays(key_map, arrays, source, exact_dtype=exact_dtype):
+    checked = check_arrays(
+        key_map, arrays, source, exact_dtype=exact_dtype, allow_nonfinite=allow_nonfinite
+    )
+    for tensor, array in checked:
         tensor.value[...] = array

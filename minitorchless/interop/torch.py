@@ -26,24 +26,61 @@ from minitorchless.layers.dense import Dense
 from minitorchless.parameter import Buffer, Parameter
 from minitorchless.state_dict import KeyMap, Target, assign_arrays
 
-__all__ = ["TORCH_TRANSPOSED", "from_torch_state_dict", "to_torch_state_dict", "torch_key_map"]
+__all__ = [
+    "MAX_TORCH_KEYS",
+    "TORCH_TRANSPOSED",
+    "from_torch_state_dict",
+    "to_torch_state_dict",
+    "torch_key_map",
+]
 
 TORCH_TRANSPOSED: dict[type[Layer], frozenset[str]] = {Dense: frozenset({"weight"})}
 """Layer class -> names of its parameters that PyTorch stores transposed (subclasses included)."""
 
 
-def _walk(layer: Layer, prefix: str) -> Iterator[tuple[str, Layer, str, Parameter | Buffer]]:
+MAX_TORCH_KEYS = 10_000_000
+"""The most keys ``torch_key_map`` builds: PyTorch lists a shared module under every path."""
+
+
+def _key_counts(model: Layer) -> dict[int, int]:
+    """Per distinct layer (by id), how many keys PyTorch's state dict gives its subtree.
+
+    A shared layer counts once per path, as PyTorch lists it, but each distinct
+    layer is finished once, after its children (an explicit stack, no
+    recursion): counting costs one visit per layer, even when the count is
+    exponential in the nesting.
+    """
+    counts: dict[int, int] = {}
+    stack: list[tuple[Layer, bool]] = [(model, False)]
+    while stack:
+        layer, children_done = stack.pop()
+        if children_done:
+            own = len(layer.own_parameters()) + len(layer.own_buffers())
+            counts[id(layer)] = own + sum(counts[id(child)] for _, child in layer.children())
+        elif id(layer) not in counts:
+            stack.append((layer, True))
+            stack.extend((child, False) for _, child in layer.children() if id(child) not in counts)
+    return counts
+
+
+def _walk(
+    layer: Layer, prefix: str, counts: dict[int, int]
+) -> Iterator[tuple[str, Layer, str, Parameter | Buffer]]:
     """Every ``(key, owning layer, local name, tensor)``, shared ones under each path.
 
     PyTorch's ``state_dict()`` lists a shared module's tensors under every path
     that reaches it, so this walk does not remove repeats as ``named_tensors`` does.
-    Per layer, its parameters come first, then its buffers, as in PyTorch.
+    It does skip the layers without tensors below them: the walk is as long as
+    the list of keys it returns, never as the (possibly exponential) list of
+    paths through layers that hold nothing. Per layer, its parameters come
+    first, then its buffers, as in PyTorch.
     """
     own: list[tuple[str, Parameter | Buffer]] = [*layer.own_parameters(), *layer.own_buffers()]
     for local, tensor in own:
         yield prefix + local, layer, local, tensor
     for child_name, child in layer.children():
-        yield from _walk(child, f"{prefix}{child_name}.")
+        if counts[id(child)]:
+            yield from _walk(child, f"{prefix}{child_name}.", counts)
 
 
 def torch_key_map(model: Layer) -> KeyMap:
@@ -52,10 +89,21 @@ def torch_key_map(model: Layer) -> KeyMap:
     Returns:
         ``{torch_key: (minitorchless_name, parameter, transposed)}``, where
         ``transposed`` says that PyTorch's array is the transpose of ``parameter.value``.
+
+    Raises:
+        ValueError: The state dict would have more than ``MAX_TORCH_KEYS`` keys.
     """
+    counts = _key_counts(model)
+    if counts[id(model)] > MAX_TORCH_KEYS:
+        raise ValueError(
+            f"torch_key_map: the PyTorch state dict of this {type(model).__name__} would have "
+            f"{counts[id(model)]:,} keys, more than MAX_TORCH_KEYS = {MAX_TORCH_KEYS:,}: PyTorch "
+            f"lists a shared module's tensors under every path to it, and this model nests "
+            f"shared containers; use the model's own layout (named_parameters) instead"
+        )
     first_names = {id(tensor): name for name, tensor in model.named_tensors()}
     key_map: KeyMap = {}
-    for key, layer, local, tensor in _walk(model, ""):
+    for key, layer, local, tensor in _walk(model, "", counts):
         transposed = any(
             isinstance(layer, cls) and local in names for cls, names in TORCH_TRANSPOSED.items()
         )
@@ -97,18 +145,23 @@ def _untensor(key: str, value: Any) -> Any:
     return value
 
 
-def from_torch_state_dict(model: Layer, state_dict: Mapping[str, Any]) -> None:
+def from_torch_state_dict(
+    model: Layer, state_dict: Mapping[str, Any], *, allow_nonfinite: bool = False
+) -> None:
     """Copy a PyTorch state dict into ``model``, in place, undoing PyTorch's layouts.
 
     Args:
         model: The minitorchless model, built with the same architecture.
         state_dict: ``torch_module.state_dict()``, or any mapping of the same
             keys to tensors or arrays. Values are cast to the model's dtype.
+        allow_nonfinite: Accept NaN and infinity, which are refused by default.
 
     Raises:
         KeyMismatchError: Keys are missing or unexpected (a ``StateDictError``).
         ShapeMismatchError: A tensor's shape differs from what the equivalent
             PyTorch module has (a ``StateDictError``).
+        NonFiniteTensorError: A tensor holds NaN or infinity (a ``StateDictError``).
+        UnsafeCastError: A value would overflow the model's dtype (a ``StateDictError``).
         StateDictError: A value is not numeric.
     """
     if not isinstance(model, Layer):
@@ -119,4 +172,6 @@ def from_torch_state_dict(model: Layer, state_dict: Mapping[str, Any]) -> None:
             f"arrays, received {type(state_dict).__name__}"
         )
     arrays = {key: _untensor(key, value) for key, value in state_dict.items()}
-    assign_arrays(torch_key_map(model), arrays, "from_torch_state_dict")
+    assign_arrays(
+        torch_key_map(model), arrays, "from_torch_state_dict", allow_nonfinite=allow_nonfinite
+    )

@@ -57,18 +57,17 @@ class Plan(NamedTuple):
 
 
 def compile_plan(input_names: list[str], order: list[Node], output_names: list[str]) -> Plan:
-    """Freeze the nodes, in topological ``order``, into a plan of integer slots."""
+    """Freeze the nodes, in topological ``order``, into a plan of integer slots.
+
+    No step saves its cache yet (``save`` is -1 and ``num_saved`` 0): which
+    uses share a layer is found later, by the graph's first forward.
+    """
     slot = {name: index for index, name in enumerate(input_names)}
     for node in order:
         slot[node.name] = len(slot)
-    shared = shared_uses([node.layer for node in order])
     steps: list[PlanStep] = []
-    saved = 0
-    for node, is_shared in zip(order, shared, strict=True):
+    for node in order:
         sources = tuple(slot[source] for source in node.sources)
-        save = -1
-        if is_shared:
-            save, saved = saved, saved + 1
         reads_inputs_only = all(source < len(input_names) for source in sources)
         steps.append(
             PlanStep(
@@ -76,11 +75,26 @@ def compile_plan(input_names: list[str], order: list[Node], output_names: list[s
                 sources if node.multi else sources[0],
                 slot[node.name],
                 node.multi,
-                save,
+                -1,
                 reads_inputs_only,
             )
         )
-    return Plan(steps, len(slot), saved, [slot[name] for name in output_names], list(slot))
+    return Plan(steps, len(slot), 0, [slot[name] for name in output_names], list(slot))
+
+
+def with_save_slots(steps: list[PlanStep]) -> tuple[list[PlanStep], int]:
+    """Give each use of a shared layer a slot for its cache (-1: not shared).
+
+    Returns the new steps and how many slots they use.
+    """
+    saved = 0
+    planned = []
+    for step, is_shared in zip(steps, shared_uses([step.layer for step in steps]), strict=True):
+        save = -1
+        if is_shared:
+            save, saved = saved, saved + 1
+        planned.append(step._replace(save=save))
+    return planned, saved
 
 
 def accumulate(grads: list[Any], slot: int, part: Any) -> None:

@@ -11,8 +11,9 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 from typing_extensions import Self
 
 from minitorchless._checks import float_dtype
+from minitorchless.layers._walks import distinct_layers, tree_repr
 from minitorchless.layers.hooks import ForwardHook, HookHandle
-from minitorchless.layers.shapes import ANY, Shape, ShapeSpec, check_count, sample_shape
+from minitorchless.layers.shapes import ANY, ShapeSpec, check_count
 from minitorchless.layers.summary import SummaryRows, print_summary
 from minitorchless.parameter import Buffer, Parameter
 from minitorchless.state_dict import Target, assign_arrays
@@ -129,28 +130,25 @@ class Layer(ABC):
         A layer used at two places of a container has one cache for both uses:
         the container saves each use's state right after that use's forward and
         restores it right before that use's backward. The state holds
-        references, not copies (each forward saves a new tuple).
+        references, not copies (each forward saves a new tuple), one per
+        distinct layer inside, however often the layer is reachable.
         """
-        children = self.children()
-        if not children:
+        if not self.children():
             return self._saved
-        return (self._saved, [child.cache_state() for _, child in children])
+        return [(layer, layer._saved) for _, layer in self._walk()]
 
     def restore_cache(self, state: Any) -> None:
-        """Put back the caches saved by ``cache_state``, recursively."""
-        children = self.children()
-        if not children:
+        """Put back the caches saved by ``cache_state``."""
+        if not self.children():
             self._saved = state
             return
-        self._saved, child_states = state
-        for (_, child), child_state in zip(children, child_states, strict=True):
-            child.restore_cache(child_state)
+        for layer, saved in state:
+            layer._saved = saved
 
     def clear_cache(self) -> None:
         """Drop the cached activations of this layer and its children (frees memory)."""
-        self._saved = None
-        for _, child in self.children():
-            child.clear_cache()
+        for _, layer in self._walk():
+            layer._saved = None
 
     def register_forward_hook(self, hook: ForwardHook) -> HookHandle:
         """Call ``hook(layer, inputs, outputs)`` after every forward of this layer.
@@ -216,11 +214,13 @@ class Layer(ABC):
         """The sub-layers of a container, by local name. Default: none."""
         return []
 
-    def _walk(self, prefix: str = "") -> Iterator[tuple[str, Layer]]:
-        """``(dotted prefix, layer)`` for this layer and every layer inside, depth first."""
-        yield prefix, self
-        for child_name, child in self.children():
-            yield from child._walk(f"{prefix}{child_name}.")
+    def _walk(self) -> Iterator[tuple[str, Layer]]:
+        """``(dotted prefix, layer)`` for this layer and every layer inside, each once.
+
+        Depth first, under the first prefix that reaches a layer: one visit per
+        distinct layer, however many paths lead to it (see ``_walks``).
+        """
+        return distinct_layers(self)
 
     def named_tensors(self) -> Iterator[tuple[str, Parameter | Buffer]]:
         """Every parameter and buffer by dotted name, each once, in PyTorch's order.
@@ -300,9 +300,8 @@ class Layer(ABC):
     # -------------------------------------------------------------------- modes
     def train(self, mode: bool = True) -> Self:
         """Switch this layer and its children to training mode (or out of it)."""
-        self.training = mode
-        for _, child in self.children():
-            child.train(mode)
+        for _, layer in self._walk():
+            layer.training = mode
         return self
 
     def eval(self) -> Self:
@@ -314,19 +313,32 @@ class Layer(ABC):
         """Return a copy of every parameter and buffer, by dotted name."""
         return {name: tensor.value.copy() for name, tensor in self.named_tensors()}
 
-    def load_state_dict(self, state_dict: Mapping[str, ArrayLike]) -> None:
+    def load_state_dict(
+        self, state_dict: Mapping[str, ArrayLike], *, allow_nonfinite: bool = False
+    ) -> None:
         """Copy arrays into the parameters and buffers of the same names, in place.
 
         Everything is checked before anything is written, so a bad state dict
-        leaves the model untouched. Values are cast to each tensor's dtype.
+        leaves the model untouched. Values are cast to each tensor's dtype, and
+        must survive the cast (see ``minitorchless.state_dict``).
+
+        Args:
+            state_dict: Arrays (or array-likes) by dotted name.
+            allow_nonfinite: Accept NaN and infinity, which are refused by default.
 
         Raises:
-            KeyMismatchError: keys are missing or unexpected (a ``StateDictError``).
-            ShapeMismatchError: a shape differs (a ``StateDictError``).
-            StateDictError: a value is not a numeric array.
+            StateDictError: keys are missing or unexpected (``KeyMismatchError``), a
+                shape differs (``ShapeMismatchError``), an array holds NaN or inf
+                (``NonFiniteTensorError``) or values its tensor's dtype cannot
+                hold (``UnsafeCastError``), or a value is not a numeric array.
         """
         key_map = {name: Target(name, tensor, False) for name, tensor in self.named_tensors()}
-        assign_arrays(key_map, state_dict, f"{type(self).__name__}.load_state_dict")
+        assign_arrays(
+            key_map,
+            state_dict,
+            f"{type(self).__name__}.load_state_dict",
+            allow_nonfinite=allow_nonfinite,
+        )
 
     # ------------------------------------------------------------ architecture
     def get_config(self) -> dict[str, Any]:
@@ -343,21 +355,24 @@ class Layer(ABC):
         """Build a layer from ``get_config()``'s output: ``cls(**config)`` by default."""
         return cls(**config)
 
+    @classmethod
+    def size_from_config(cls, config: Mapping[str, Any]) -> int | None:
+        """The values the layer's own parameters and buffers would hold, without building it.
+
+        ``load`` compares it with what the file stores *before* the constructor
+        runs, so that a config from a hostile file cannot make it allocate
+        gigabytes. ``None`` (the default) means unknown: the layer is counted
+        right after it is built. ``check_layer`` checks the answer.
+        """
+        return None
+
     # ------------------------------------------------------------------ display
     def extra_repr(self) -> str:
         """The constructor arguments shown inside ``repr``; override in subclasses."""
         return ""
 
     def __repr__(self) -> str:
-        children = self.children()
-        if not children:
-            return f"{type(self).__name__}({self.extra_repr()})"
-        lines = [f"{type(self).__name__}("]
-        for name, child in children:
-            child_repr = repr(child).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {child_repr}")
-        lines.append(")")
-        return "\n".join(lines)
+        return tree_repr(self)  # a shared container is shown once, then referred to
 
     def summary_rows(self, input_shape: ShapeSpec) -> tuple[SummaryRows, ShapeSpec]:
         """Rows of ``(name, output shape, parameter count)`` for ``summary()``, and the output.
@@ -381,6 +396,4 @@ class Layer(ABC):
                 are inferred from the layers alone (``*`` marks unknown axes).
             print_fn: Where the lines go (``print`` by default).
         """
-        shape: Shape = ANY if input_shape is None else sample_shape("summary", input_shape)
-        rows, _ = self.summary_rows(shape)
-        print_summary(self, rows, print_fn)
+        print_summary(self, input_shape, print_fn)

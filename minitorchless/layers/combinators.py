@@ -22,10 +22,20 @@ from minitorchless._checks import as_float_array, check_grad_shape
 from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
 from minitorchless.layers._sharing import shared_uses
+from minitorchless.layers._walks import child_repr, repr_scope
 from minitorchless.layers.base import Layer
 from minitorchless.layers.merge import Add, Concatenate, Merge
-from minitorchless.layers.shapes import Shape, ShapeSpec, describe, single, unify
-from minitorchless.layers.summary import SummaryRows, nest
+from minitorchless.layers.shapes import (
+    ANY,
+    Shape,
+    ShapeSpec,
+    describe,
+    infer_shape,
+    shape_memo,
+    single,
+    unify,
+)
+from minitorchless.layers.summary import SummaryRows, child_rows, nest
 
 __all__ = ["MergeMode", "Parallel", "Residual"]
 
@@ -63,12 +73,16 @@ class Residual(Layer):
                 f"Residual: block must be a Layer, received {type(block).__name__} ({block!r})"
             )
         self._block = block
+        with shape_memo():  # one inference of the block per shape, however deep it nests
+            self._check_block()
+
+    def _check_block(self) -> None:
         # a block that fixes its output shape must accept that same shape back
-        shape = block.output_shape((...,))
+        shape = infer_shape(self._block, ANY)
         if isinstance(shape, list):
             raise ShapeError(f"Residual: the block must have one output, it has {len(shape)}")
         try:
-            self.output_shape(shape)
+            infer_shape(self, shape)
         except ShapeError as err:
             raise ShapeError(
                 f"Residual: the block outputs {describe(shape)}, so it must also take that "
@@ -105,7 +119,7 @@ class Residual(Layer):
 
     def output_shape(self, input_shape: ShapeSpec) -> Shape:
         shape = single(self, input_shape)
-        block_shape = single(self, self._block.output_shape(shape))
+        block_shape = single(self, infer_shape(self._block, shape))
         try:
             return unify(self, [shape, block_shape])
         except ShapeError:
@@ -121,8 +135,8 @@ class Residual(Layer):
         return {"block": self._block}
 
     def summary_rows(self, input_shape: ShapeSpec) -> tuple[SummaryRows, ShapeSpec]:
-        block_rows, _ = self._block.summary_rows(input_shape)
-        output_shape = self.output_shape(input_shape)
+        block_rows, _ = child_rows(self._block, input_shape)
+        output_shape = infer_shape(self, input_shape)
         rows = [*nest("block", self._block, block_rows), ("+ inputs", output_shape, 0)]
         return rows, output_shape
 
@@ -163,9 +177,11 @@ class Parallel(Layer):
         self._branches: tuple[Layer, ...] = tuple(branches)
         self.merge: MergeMode = merge
         self._merger: Merge = Concatenate() if merge == "concat" else Add()
-        self._shared = shared_uses(self._branches)
-        self._any_shared = any(self._shared)
-        self.output_shape((...,))  # checks that the known branch shapes can be merged
+        # which branches share layers is found at the first forward: building costs no walk
+        self._shared: list[bool] = []
+        self._any_shared = False
+        self._sharing_known = False
+        infer_shape(self, ANY)  # checks that the known branch shapes can be merged
 
     @property
     def branches(self) -> tuple[Layer, ...]:
@@ -173,6 +189,10 @@ class Parallel(Layer):
         return self._branches
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
+        if not self._sharing_known:
+            self._shared = shared_uses(self._branches)
+            self._any_shared = any(self._shared)
+            self._sharing_known = True
         outputs = []
         states: list[Any] = []
         for branch, shared in zip(self._branches, self._shared, strict=True):
@@ -225,7 +245,7 @@ class Parallel(Layer):
 
     def output_shape(self, input_shape: ShapeSpec) -> Shape:
         shape = single(self, input_shape)
-        shapes = [single(self, branch.output_shape(shape)) for branch in self._branches]
+        shapes = [single(self, infer_shape(branch, shape)) for branch in self._branches]
         if len(shapes) == 1:
             return shapes[0]
         try:
@@ -253,9 +273,10 @@ class Parallel(Layer):
 
     def __repr__(self) -> str:
         lines = ["Parallel("]
-        for name, branch in self.children():
-            branch_repr = repr(branch).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {branch_repr}")
+        with repr_scope(self):
+            for name, branch in self.children():
+                branch_repr = child_repr(branch).replace("\n", "\n  ")
+                lines.append(f"  ({name}): {branch_repr}")
         lines.append(f"  merge={self.merge!r}")
         lines.append(")")
         return "\n".join(lines)
@@ -263,7 +284,7 @@ class Parallel(Layer):
     def summary_rows(self, input_shape: ShapeSpec) -> tuple[SummaryRows, ShapeSpec]:
         rows: SummaryRows = []
         for name, branch in self.children():
-            branch_rows, _ = branch.summary_rows(input_shape)
+            branch_rows, _ = child_rows(branch, input_shape)
             rows.extend(nest(f"branch {name}", branch, branch_rows))
-        output_shape = self.output_shape(input_shape)
+        output_shape = infer_shape(self, input_shape)
         return [*rows, (f"merge: {self.merge}", output_shape, 0)], output_shape

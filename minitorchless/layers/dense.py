@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -123,6 +124,13 @@ class Dense(Layer):
             "bias": self.bias is not None,
             "dtype": str(self.weight.value.dtype),
         }
+
+    @classmethod
+    def size_from_config(cls, config: Mapping[str, Any]) -> int | None:
+        in_features, out_features = config.get("in_features"), config.get("out_features")
+        if not (isinstance(in_features, int) and isinstance(out_features, int)):
+            return None  # the constructor refuses them
+        return in_features * out_features + (out_features if config.get("bias") else 0)
 
     def extra_repr(self) -> str:
         return (

@@ -37,10 +37,20 @@ from typing import Any
 from typing_extensions import Self
 
 from minitorchless.errors import ShapeError
-from minitorchless.layers._plan import accumulate, compile_plan
+from minitorchless.layers._plan import accumulate, compile_plan, with_save_slots
+from minitorchless.layers._walks import child_repr, repr_scope
 from minitorchless.layers.base import Layer
-from minitorchless.layers.shapes import ANY, Shape, ShapeSpec, check_count, describe, unify
-from minitorchless.layers.summary import SummaryRows, nest
+from minitorchless.layers.shapes import (
+    ANY,
+    Shape,
+    ShapeSpec,
+    check_count,
+    describe,
+    infer_shape,
+    shape_memo,
+    unify,
+)
+from minitorchless.layers.summary import SummaryRows, child_rows, nest
 from minitorchless.layers.wiring import InputDeclaration, Node, NodeSpec, check_arity, check_wiring
 
 __all__ = ["Graph", "NodeSpec"]
@@ -105,10 +115,14 @@ class Graph(Layer):
         self.nodes: tuple[Node, ...] = tuple(wiring.nodes)
         self.output_names: list[str] = wiring.output_names
         self._order = wiring.order
-        self._infer_shapes(wiring.input_shapes)  # shape errors at build time
+        with shape_memo():
+            self._infer_shapes(wiring.input_shapes)  # shape errors at build time
+        # which uses share a layer is left to the first forward (_plan_sharing), so
+        # that building a graph walks no layer
         plan = compile_plan(self.input_names, wiring.order, self.output_names)
         self._plan, self._reversed_plan = plan.steps, plan.steps[::-1]
-        self._num_slots, self._num_saved = plan.num_slots, plan.num_saved
+        self._num_slots, self._num_saved = plan.num_slots, 0
+        self._sharing_known = False
         self._num_inputs = len(self.input_names)
         self._output_slots, self._slot_names = plan.output_slots, plan.slot_names
         # per node, the node whose name its (possibly shared) layer goes by: the first in
@@ -125,7 +139,7 @@ class Graph(Layer):
         for node in self._order:
             given = [shapes[source] for source in node.sources]
             try:
-                shape = node.layer.output_shape(given if node.multi else given[0])
+                shape = infer_shape(node.layer, given if node.multi else given[0])
             except ShapeError as err:
                 feeding = ", ".join(f"{s!r} {describe(shapes[s])}" for s in node.sources)
                 raise ShapeError(
@@ -141,6 +155,13 @@ class Graph(Layer):
             shapes[node.name] = shape
         return shapes
 
+    # -------------------------------------------------------------- the plan
+    def _plan_sharing(self) -> None:
+        """Give each use of a shared layer a slot for its cache (-1: not shared)."""
+        self._plan, self._num_saved = with_save_slots(self._plan)
+        self._reversed_plan = self._plan[::-1]
+        self._sharing_known = True
+
     # --------------------------------------------------------------- compute
     def forward(self, inputs: Any) -> Any:
         """Run the nodes in topological order.
@@ -153,6 +174,8 @@ class Graph(Layer):
             An array for a graph with one output; otherwise a tuple of arrays
             in the order of ``output_names``.
         """
+        if not self._sharing_known:
+            self._plan_sharing()
         values: list[Any] = [None] * self._num_slots
         if self._num_inputs == 1:
             values[0] = inputs
@@ -344,14 +367,15 @@ class Graph(Layer):
     # --------------------------------------------------------------- display
     def __repr__(self) -> str:
         lines = [f"Graph(\n  inputs: {', '.join(self.input_names)}"]
-        for node in self.nodes:
-            wiring = ", ".join(node.sources)
-            holder = self._holder[node.name]
-            if holder != node.name:
-                lines.append(f"  ({node.name}): shared with ({holder}) <- {wiring}")
-                continue
-            layer_repr = repr(node.layer).replace("\n", "\n  ")
-            lines.append(f"  ({node.name}): {layer_repr} <- {wiring}")
+        with repr_scope(self):
+            for node in self.nodes:
+                wiring = ", ".join(node.sources)
+                holder = self._holder[node.name]
+                if holder != node.name:
+                    lines.append(f"  ({node.name}): shared with ({holder}) <- {wiring}")
+                    continue
+                layer_repr = child_repr(node.layer).replace("\n", "\n  ")
+                lines.append(f"  ({node.name}): {layer_repr} <- {wiring}")
         lines.append(f"  outputs: {', '.join(self.output_names)}\n)")
         return "\n".join(lines)
 
@@ -373,6 +397,6 @@ class Graph(Layer):
                 )
                 continue
             given = [shapes[source] for source in node.sources]
-            layer_rows, _ = node.layer.summary_rows(given if node.multi else given[0])
+            layer_rows, _ = child_rows(node.layer, given if node.multi else given[0])
             rows.extend(nest(label, node.layer, layer_rows, shapes[node.name]))
-        return rows, self.output_shape(input_shape)
+        return rows, infer_shape(self, input_shape)

@@ -10,8 +10,8 @@ from typing_extensions import Self
 from minitorchless.errors import ShapeError
 from minitorchless.layers._sharing import shared_uses
 from minitorchless.layers.base import Layer
-from minitorchless.layers.shapes import ANY, ShapeSpec, describe
-from minitorchless.layers.summary import SummaryRows, nest
+from minitorchless.layers.shapes import ANY, ShapeSpec, describe, infer_shape, label
+from minitorchless.layers.summary import SummaryRows, child_rows, nest
 
 __all__ = ["Sequential"]
 
@@ -51,10 +51,17 @@ class Sequential(Layer):
                     f"received {type(layer).__name__} ({layer!r}){hint}"
                 )
         self._layers: tuple[Layer, ...] = tuple(layers)
-        self.output_shape(ANY)  # the layers must chain, as far as their shapes are known
-        # positions whose layer (or a layer inside it) also runs at another position
+        infer_shape(self, ANY)  # the layers must chain, as far as their shapes are known
+        # positions whose layer (or a layer inside it) also runs at another position:
+        # found at the first forward, so that building a model costs no walk of its layers
+        self._shared: list[bool] = []
+        self._shared_any = False
+        self._sharing_known = False
+
+    def _find_sharing(self) -> None:
         self._shared = shared_uses(self._layers)
         self._shared_any = any(self._shared)
+        self._sharing_known = True
 
     @property
     def layers(self) -> tuple[Layer, ...]:
@@ -65,6 +72,8 @@ class Sequential(Layer):
         # valid only once every layer has run: after a failure half-way, the later
         # layers still hold the previous batch's caches, and backward must refuse
         outputs: Any = inputs
+        if not self._sharing_known:
+            self._find_sharing()
         if not self._shared_any:
             for layer in self._layers:
                 outputs = layer(outputs)
@@ -110,16 +119,18 @@ class Sequential(Layer):
         source = -1  # the last layer that fixed something of the shape (not an activation)
         for index, layer in enumerate(self._layers):
             try:
-                shape = layer.output_shape(shape)
+                shape = infer_shape(layer, shape)
             except ShapeError as err:
                 where = (
-                    "the inputs" if source < 0 else (f"layer {source} ({self._layers[source]!r})")
+                    "the inputs"
+                    if source < 0
+                    else f"layer {source} ({label(self._layers[source])})"
                 )
                 raise ShapeError(
                     f"Sequential: layer {index} ({type(layer).__name__}) cannot follow "
                     f"{where}, whose output is {describe(shape)}: {err}"
                 ) from None
-            if layer.output_shape(ANY) != ANY:
+            if infer_shape(layer, ANY) != ANY:
                 source = index
         return shape
 
@@ -137,7 +148,7 @@ class Sequential(Layer):
         rows: SummaryRows = []
         shape = input_shape
         for name, layer in self.children():
-            layer_rows, shape = layer.summary_rows(shape)
+            layer_rows, shape = child_rows(layer, shape)
             rows.extend(nest(name, layer, layer_rows))
         return rows, shape
 

@@ -8,11 +8,20 @@ axes: ``Dense(5, 4)`` maps ``(..., 5)`` to ``(..., 4)`` whatever the rank.
 
 Layers with several inputs or outputs use a list of shapes: ``ShapeSpec`` is
 one shape or such a list.
+
+Containers infer their children's shapes through :func:`infer_shape`, which
+remembers each ``(layer, input shape)`` it has answered for as long as the
+outermost check runs (:func:`shape_memo`). A layer shared at many places of a
+model, or a container asking the same child twice, then costs one inference,
+and checking a model costs one inference per distinct layer and shape rather
+than one per path through it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from minitorchless.errors import ShapeError
@@ -23,9 +32,12 @@ __all__ = [
     "ShapeSpec",
     "check_count",
     "describe",
+    "infer_shape",
     "known_rank",
+    "label",
     "last_axis",
     "sample_shape",
+    "shape_memo",
     "single",
     "unify",
 ]
@@ -79,10 +91,24 @@ def sample_shape(owner: str, shape: Any) -> Shape:
     return (None, *shape)
 
 
+def label(owner: Any) -> str:
+    """How an error message names a layer: its repr, or its class for a container.
+
+    A container's repr lists everything inside it, which would make a message
+    as long as the model (and nested containers repeat each other's messages).
+    """
+    children = getattr(owner, "children", None)
+    if callable(children) and children():
+        return f"{type(owner).__name__}(...)"
+    return repr(owner)
+
+
 def single(owner: object, shape: ShapeSpec) -> Shape:
     """``shape`` itself if it describes one input; a ``ShapeError`` if it is a list."""
     if isinstance(shape, list):
-        raise ShapeError(f"{owner!r} takes one input, but is given {len(shape)}: {describe(shape)}")
+        raise ShapeError(
+            f"{label(owner)} takes one input, but is given {len(shape)}: {describe(shape)}"
+        )
     return shape  # type: ignore[no-any-return]
 
 
@@ -96,7 +122,7 @@ def check_count(layer: Any, shape: ShapeSpec) -> None:
             if fewest == most
             else (f"at least {fewest}" if most is None else f"{fewest} to {most}")
         )
-        raise ShapeError(f"{layer!r} takes {expected} input(s), but is given {count}")
+        raise ShapeError(f"{label(layer)} takes {expected} input(s), but is given {count}")
 
 
 def last_axis(owner: object, shape: Shape, size: int, what: str = "features") -> Shape:
@@ -156,7 +182,85 @@ def unify(owner: object, shapes: Sequence[Shape], what: str = "inputs") -> Shape
             result = _unify_pair(result, shape)
     except ValueError:
         raise ShapeError(
-            f"{owner!r}: all {what} must have the same shape, received "
+            f"{label(owner)}: all {what} must have the same shape, received "
             f"{', '.join(describe(shape) for shape in shapes)}"
         ) from None
     return result
+
+
+# ----------------------------------------------------------- remembered answers
+class ShapeMemo:
+    """The output shapes inferred while one check runs, by ``(id(layer), input shape)``.
+
+    Attributes:
+        lookups: How many shapes were asked for, answered or not: the work of
+            the check, since an answer costs a lookup and a miss costs the
+            layer's own ``output_shape``, which asks for its children's.
+        inferences: How many of them the memo could not answer.
+        limit: At most this many lookups (``None``: no limit); the loader sets
+            one so that no file can make shape checks run without bound.
+        refuse: Builds the exception raised past ``limit``, from the count.
+    """
+
+    def __init__(
+        self, limit: int | None = None, refuse: Callable[[int], Exception] | None = None
+    ) -> None:
+        # the layer is kept beside its answer so that its id cannot be reused meanwhile
+        self.known: dict[tuple[int, Any], tuple[Any, ShapeSpec]] = {}
+        self.lookups = 0
+        self.inferences = 0
+        self.limit = limit
+        self.refuse = refuse
+
+
+_MEMO: ContextVar[ShapeMemo | None] = ContextVar("minitorchless_shape_memo", default=None)
+
+
+@contextmanager
+def shape_memo(
+    limit: int | None = None, refuse: Callable[[int], Exception] | None = None
+) -> Iterator[ShapeMemo]:
+    """Remember inferred shapes until the block ends; join the open memo if there is one.
+
+    A memo lives only while a check runs (a container's constructor, a
+    ``summary()``, a ``load``): layers may change between checks, never during one.
+    """
+    current = _MEMO.get()
+    if current is not None:
+        yield current
+        return
+    memo = ShapeMemo(limit, refuse)
+    token = _MEMO.set(memo)
+    try:
+        yield memo
+    finally:
+        _MEMO.reset(token)
+
+
+def _memo_key(shape: ShapeSpec) -> Any:
+    if isinstance(shape, list):
+        return ("several", *map(_memo_key, shape))
+    hash(shape)  # TypeError for an unhashable shape: the caller then does not remember it
+    return shape
+
+
+def infer_shape(layer: Any, input_shape: ShapeSpec) -> ShapeSpec:
+    """``layer.output_shape(input_shape)``, answered once per check for each layer and shape."""
+    memo = _MEMO.get()
+    if memo is None:
+        with shape_memo():
+            return infer_shape(layer, input_shape)
+    try:
+        key = (id(layer), _memo_key(input_shape))
+    except TypeError:
+        return layer.output_shape(input_shape)
+    memo.lookups += 1
+    if memo.limit is not None and memo.lookups > memo.limit and memo.refuse is not None:
+        raise memo.refuse(memo.lookups)
+    found = memo.known.get(key)
+    if found is None:
+        memo.inferences += 1
+        found = (layer, layer.output_shape(input_shape))
+        memo.known[key] = found
+    result = found[1]
+    return list(result) if isinstance(result, list) else result  # callers may edit a list

@@ -9,6 +9,7 @@ nothing about arrays or widths; ``Graph`` adds those.
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -61,10 +62,18 @@ def _names(owner: str, what: str, value: Any, *, distinct: bool = True) -> list[
             f"{owner}: {what} must be a name or a non-empty list of names, received {value!r}"
         )
     names = [_check_name(owner, name) for name in names]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if distinct and repeated:
-        raise ValueError(f"{owner}: {what} name {repeated} more than once")
+    if distinct and len(set(names)) < len(names):
+        # counted once each: a list.count per name would be quadratic in a long list
+        repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+        raise ValueError(f"{owner}: {what} name {_few(repeated)} more than once")
     return names
+
+
+def _few(names: Sequence[str], limit: int = 8) -> str:
+    """A few names for a message: a graph may have thousands, and a file may be hostile."""
+    shown = ", ".join(repr(name[:80]) for name in names[:limit])
+    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
+    return f"[{shown}{more}]"
 
 
 def _input_shapes(
@@ -133,7 +142,7 @@ def _parse_nodes(
                 raise ValueError(
                     f"Graph: node {node.name!r} takes input from {source!r}, "
                     f"which is neither an input nor a node; known names: "
-                    f"{sorted(where)}"
+                    f"{_few(sorted(where))}"
                 )
     return parsed
 
@@ -146,8 +155,10 @@ def _find_cycle(pending: list[Node]) -> str:
     while True:
         source = next(s for s in by_name[path[-1]].sources if s in by_name)
         if source in where:
-            cycle = [*path[where[source] :], source]
-            return " -> ".join(reversed(cycle))  # in the direction the data flows
+            cycle = [name[:80] for name in reversed([*path[where[source] :], source])]
+            if len(cycle) > 12:  # in the direction the data flows, and never endless
+                cycle = [*cycle[:6], f"... ({len(cycle) - 12} more)", *cycle[-6:]]
+            return " -> ".join(cycle)
         where[source] = len(path)
         path.append(source)
 
@@ -197,13 +208,13 @@ def _check_everything_used(
     dangling = [node.name for node in nodes if node.name not in reached]
     if dangling:
         raise ValueError(
-            f"Graph: dangling node(s) {dangling}: their outputs reach no graph "
-            f"output {output_names}; make them outputs or remove them"
+            f"Graph: dangling node(s) {_few(dangling)}: their outputs reach no graph "
+            f"output {_few(output_names)}; make them outputs or remove them"
         )
     unused = [name for name in input_names if name not in reached]
     if unused:
         raise ValueError(
-            f"Graph: unused input(s) {unused}: no node reads them and they are not outputs"
+            f"Graph: unused input(s) {_few(unused)}: no node reads them and they are not outputs"
         )
 
 
@@ -238,7 +249,7 @@ def check_wiring(
         if name not in known:
             raise ValueError(
                 f"Graph: output {name!r} is neither an input nor a node; "
-                f"known names: {sorted(known)}"
+                f"known names: {_few(sorted(known))}"
             )
     order = _topological_order(parsed, input_names)
     _check_everything_used(parsed, input_names, output_names)

@@ -12,9 +12,15 @@ imported: a layer type is a name looked up in a table of built-in and registered
 classes, and any file that does not match what ``save`` writes is refused with
 a :class:`~minitorchless.errors.SerializationError` subclass.
 
-The package is split in three: :mod:`._files` reads and writes the safetensors
-container, :mod:`._architecture` encodes and rebuilds layer graphs, and this
-module puts them together.
+Loading is bounded: every file is refused or loaded with work and memory
+linear in its size, within the limits of :mod:`.limits`, and weights holding
+NaN or infinity are refused unless ``allow_nonfinite=True``.
+
+The package is split up: :mod:`._files` reads the safetensors container (and
+:mod:`._sniff` says what a foreign file looks like), :mod:`._atomic` writes
+files, :mod:`._json` parses bounded JSON, :mod:`._architecture` encodes layer
+graphs (and :mod:`._rebuild` checks at save time that they can be rebuilt),
+:mod:`._decode` rebuilds them, and this module puts them together.
 """
 
 from __future__ import annotations
@@ -28,23 +34,27 @@ import safetensors.numpy
 from minitorchless._version import __version__
 from minitorchless.errors import (
     CorruptFileError,
+    NotAModelFileError,
     SerializationError,
     UnsupportedFormatVersionError,
 )
 from minitorchless.interop.torch import torch_key_map
 from minitorchless.layers.base import Layer
+from minitorchless.serialization import limits
 from minitorchless.serialization._architecture import (
-    decode_architecture,
     encode_architecture,
     register_layer,
     registered_layers,
 )
-from minitorchless.serialization._files import PathLike, read_safetensors, write_atomic
-from minitorchless.state_dict import KeyMap, Target, assign_arrays
+from minitorchless.serialization._atomic import PathLike, write_atomic
+from minitorchless.serialization._decode import decode_architecture
+from minitorchless.serialization._files import SafetensorsFile
+from minitorchless.state_dict import KeyMap, Target, assign_arrays, preview
 
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "limits",
     "load",
     "load_weights",
     "register_layer",
@@ -74,10 +84,15 @@ def save(model: Layer, path: PathLike) -> None:
             JSON-ready ``get_config()`` (see :func:`register_layer`).
         path: Where to write, conventionally ending in ``.safetensors``.
 
+    Saving over a file keeps its mode (a private ``0600`` file stays private)
+    and, where the process may set them, its owner and group.
+
     Raises:
         TypeError: A layer's ``get_config()`` holds a value that JSON cannot
-            store, or ``model`` is not a Layer.
+            store or cannot rebuild the layer (the message names the layer and
+            the missing argument), or ``model`` is not a Layer.
         ValueError: A layer class shares its name with another known layer.
+        FileNotFoundError: The directory of ``path`` does not exist.
     """
     _check_model("save", model)
     metadata = _metadata(architecture=encode_architecture(model))
@@ -104,6 +119,8 @@ def save_weights(model: Layer, path: PathLike, *, layout: Layout = "minitorchles
 def load(
     path: PathLike,
     custom_layers: Mapping[str, type[Layer]] | Iterable[type[Layer]] | None = None,
+    *,
+    allow_nonfinite: bool = False,
 ) -> Layer:
     """Rebuild the model saved by :func:`save` at ``path``, weights and all.
 
@@ -111,18 +128,28 @@ def load(
     are found by the name they were saved under, either because they are
     registered with :func:`register_layer` or because you pass them here.
 
+    Any file, however hostile, is loaded or refused with work and memory linear
+    in its size: the header is checked within :mod:`.limits` before the
+    architecture is read, the layers are rebuilt before the tensor data is read,
+    and only the bytes the header declares are read.
+
     Args:
         path: The file written by :func:`save`.
         custom_layers: Layer classes to resolve names with, before the registry
             and the built-ins: a ``{name: class}`` mapping, or classes, each known
             by its ``__name__``.
+        allow_nonfinite: Accept weights holding NaN or infinity (refused by default).
 
     Returns:
         The rebuilt model, each layer in the training mode it was saved in.
 
     Raises:
-        OSError: The file cannot be read (``FileNotFoundError`` and friends).
+        OSError: The file cannot be opened (``FileNotFoundError`` and friends).
+        NotARegularFileError: The path is a directory, a FIFO, a device...
+        NotAModelFileError: The file is of another format, or a safetensors file
+            of another tool (a ``CorruptFileError``).
         TruncatedFileError: The file ends early.
+        FileLimitError: The file is over a limit of :mod:`.limits`.
         CorruptFileError: The header, metadata or architecture is malformed, or
             the file holds weights only.
         UnsupportedFormatVersionError: The file's format version is not this
@@ -130,67 +157,90 @@ def load(
         UnknownLayerError: A layer type is neither built in nor registered.
         KeyMismatchError: Tensors are missing from the file, or extra.
         ShapeMismatchError: A tensor's shape differs from its parameter's.
+        NonFiniteTensorError: A tensor holds NaN or infinity.
     """
     source = str(path)
-    metadata, arrays = read_safetensors(path)
-    _check_format(metadata, source)
-    if "architecture" not in metadata:
-        raise CorruptFileError(
-            f"{source}: the file holds weights only (saved by save_weights); build the "
-            f"model in code and call load_weights(model, {source!r})"
-        )
-    stored = sum(int(array.size) for array in arrays.values())
-    model = decode_architecture(metadata["architecture"], source, _resolver(custom_layers), stored)
-    assign_arrays(_own_layout(model), arrays, source, exact_dtype=True)
+    resolver = _resolver(custom_layers)
+    with SafetensorsFile(path) as file:
+        metadata = file.header.metadata
+        _check_format(metadata, source, file.header.tensors)
+        if "architecture" not in metadata:
+            raise CorruptFileError(
+                f"{source}: the file holds weights only (saved by save_weights); build the "
+                f"model in code and call load_weights(model, {source!r})"
+            )
+        # the layers first, within what the header declares: no data is read for a
+        # file whose architecture is refused
+        stored = file.header.values
+        model = decode_architecture(metadata["architecture"], source, resolver, stored)
+        arrays = file.tensors()
+    assign_arrays(
+        _own_layout(model), arrays, source, exact_dtype=True, allow_nonfinite=allow_nonfinite
+    )
     return model
 
 
-def load_weights(model: Layer, path: PathLike, *, layout: Layout | None = None) -> None:
+def load_weights(
+    model: Layer,
+    path: PathLike,
+    *,
+    layout: Layout | None = None,
+    allow_nonfinite: bool = False,
+) -> None:
     """Copy the parameters stored at ``path`` into ``model``, in place.
 
     Every check runs before anything is written, so a bad file leaves the model
-    untouched. Tensors are cast to the model's dtype.
+    untouched. Tensors are cast to the model's dtype; a value the cast would
+    change beyond rounding (a finite float64 beyond float32's range) is refused.
 
     Args:
         model: The model to fill; its parameter names must match the file's.
         path: A file from :func:`save_weights` or :func:`save`, or any
-            safetensors file of floating tensors, e.g. one written by PyTorch.
+            safetensors file of numeric tensors, e.g. one written by PyTorch.
         layout: How the file lays out the weights, ``"minitorchless"`` or
             ``"torch"``. Files written by minitorchless record it; a file
             written by another tool must say, since a square ``Dense`` weight
             looks the same either way.
+        allow_nonfinite: Accept weights holding NaN or infinity (refused by default).
 
     Raises:
         SerializationError: ``layout`` is missing for a foreign file, or differs
             from the one the file records; and every error :func:`load` raises
-            about the file itself.
+            about the file itself, and ``UnsafeCastError``.
     """
     _check_model("load_weights", model)
     if layout is not None:
         _check_layout("load_weights", layout)
     source = str(path)
-    metadata, arrays = read_safetensors(path)
+    with SafetensorsFile(path) as file:
+        torch_layout = _file_layout(file.header.metadata, source, layout)
+        arrays = file.tensors()
+    key_map = _torch_layout(model) if torch_layout else _own_layout(model)
+    assign_arrays(key_map, arrays, source, allow_nonfinite=allow_nonfinite)
+
+
+def _file_layout(metadata: Mapping[str, str], source: str, layout: Layout | None) -> bool:
+    """Whether the file holds the torch layout: as it records, or as the caller says."""
     if metadata.get("format") == FORMAT_NAME:
         _check_format(metadata, source)
         recorded = metadata.get("layout", "minitorchless")
         if recorded not in _LAYOUTS:
-            raise CorruptFileError(f"{source}: unknown weights layout {recorded!r} in metadata")
+            raise CorruptFileError(
+                f"{source}: unknown weights layout {recorded[:40]!r} in metadata"
+            )
         if layout is not None and layout != recorded:
             raise SerializationError(
                 f"{source}: the file holds weights in the {recorded!r} layout, "
                 f"but layout={layout!r} was requested"
             )
-        torch_layout = recorded == "torch"
-    elif layout is None:
+        return recorded == "torch"
+    if layout is None:
         raise SerializationError(
             f"{source}: the file was not written by minitorchless, so its layout is "
             f"unknown; pass layout='torch' for a PyTorch state dict or "
             f"layout='minitorchless' for this library's own names and shapes"
         )
-    else:
-        torch_layout = layout == "torch"
-    key_map = _torch_layout(model) if torch_layout else _own_layout(model)
-    assign_arrays(key_map, arrays, source)
+    return layout == "torch"
 
 
 # ----------------------------------------------------------------- helpers
@@ -213,15 +263,21 @@ def _metadata(**entries: str) -> dict[str, str]:
     }
 
 
-def _check_format(metadata: Mapping[str, str], source: str) -> None:
+def _check_format(
+    metadata: Mapping[str, str], source: str, tensors: Mapping[str, object] | None = None
+) -> None:
     if metadata.get("format") != FORMAT_NAME:
-        raise CorruptFileError(
-            f"{source}: not a minitorchless model file: its metadata has no "
-            f"'format': {FORMAT_NAME!r} entry (was it written by another tool? "
-            f"load_weights(model, path, layout=...) reads plain weight files)"
+        held = (
+            "" if tensors is None else f" holding {len(tensors)} tensor(s) {preview(list(tensors))}"
+        )
+        raise NotAModelFileError(
+            f"{source}: not a minitorchless model file: a safetensors file{held} whose "
+            f"metadata has no 'format': {FORMAT_NAME!r} entry (was it written by another "
+            f"tool? load_weights(model, path, layout=...) reads plain weight files)"
         )
     version = metadata.get("format_version")
     if version != str(FORMAT_VERSION):
+        version = version if version is None else version[:40]
         hint = ""
         if version is not None and version.isdigit() and int(version) > FORMAT_VERSION:
             hint = ": it was written by a newer minitorchless; upgrade to read it"

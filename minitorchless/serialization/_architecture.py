@@ -29,10 +29,9 @@ from typing import Any, TypeVar, overload
 import numpy as np
 
 import minitorchless.layers as layer_zoo
-from minitorchless.errors import CorruptFileError, UnknownLayerError
 from minitorchless.layers.base import Layer
-from minitorchless.layers.dense import Dense
-from minitorchless.serialization._files import parse_json
+from minitorchless.serialization._decode import decode_architecture
+from minitorchless.serialization._rebuild import check_rebuilds
 
 __all__ = ["decode_architecture", "encode_architecture", "register_layer", "registered_layers"]
 
@@ -141,8 +140,10 @@ class _Encoder:
         if key in self._open:
             raise ValueError(f"save: {type(layer).__name__} contains itself; cannot store a cycle")
         self._open.add(key)
-        config = self.value(layer.get_config(), f"{type(layer).__name__}.get_config()")
+        raw = layer.get_config()
+        config = self.value(raw, f"{type(layer).__name__}.get_config()")
         self._open.discard(key)
+        check_rebuilds(layer, raw, config)  # refused now, rather than blamed on the file at load
         entry = {"type": self._type_name(type(layer)), "config": config, "training": layer.training}
         self._index[key] = len(self.entries)
         self.entries.append(entry)
@@ -197,137 +198,3 @@ def encode_architecture(model: Layer) -> str:
     encoder = _Encoder()
     root = encoder.add(model)
     return json.dumps({"layers": encoder.entries, "root": root}, separators=(",", ":"))
-
-
-# ------------------------------------------------------------------ loading
-def _is_index(value: Any, bound: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < bound
-
-
-_SLACK = 1 << 20  # values (8 MiB in float64) beyond the file's own tensors
-
-
-class _Decoder:
-    """Rebuilds layers in file order; every check names the file and the layer."""
-
-    def __init__(self, source: str, known: Mapping[str, type[Layer]], stored: int) -> None:
-        self.source = source
-        self.known = known
-        self.built: list[Layer] = []
-        # parameters the file can fill, plus a small slack so that a near miss reaches
-        # the precise key and shape errors: a layer asking for more is refused before
-        # it allocates, so a tiny hostile file cannot make load reserve gigabytes
-        self.budget = stored + _SLACK
-
-    def corrupt(self, message: str) -> CorruptFileError:
-        return CorruptFileError(f"{self.source}: architecture: {message}")
-
-    def build(self, architecture: Any) -> Layer:
-        if not isinstance(architecture, dict) or set(architecture) != {"layers", "root"}:
-            raise self.corrupt("expected an object with exactly 'layers' and 'root'")
-        entries = architecture["layers"]
-        if not isinstance(entries, list) or not entries:
-            raise self.corrupt("'layers' must be a non-empty list")
-        for index, entry in enumerate(entries):
-            if not isinstance(entry, dict) or set(entry) != {"type", "config", "training"}:
-                raise self.corrupt(f"layer {index} must have exactly 'type', 'config', 'training'")
-            if not isinstance(entry["type"], str) or not isinstance(entry["config"], dict):
-                raise self.corrupt(f"layer {index} needs a string 'type' and an object 'config'")
-            if not isinstance(entry["training"], bool):
-                raise self.corrupt(f"layer {index} needs a boolean 'training'")
-        if not _is_index(architecture["root"], len(entries)):
-            raise self.corrupt(f"'root' must index the {len(entries)} layers")
-        self._check_types([entry["type"] for entry in entries])
-        for index, entry in enumerate(entries):
-            self.built.append(self._rebuild(index, entry["type"], entry["config"]))
-        # after every constructor has run, so that no container resets its children
-        for layer, entry in zip(self.built, entries, strict=True):
-            layer.training = entry["training"]
-        return self.built[architecture["root"]]
-
-    def _check_types(self, names: list[str]) -> None:
-        unknown = sorted({name for name in names if name not in self.known})
-        if unknown:
-            shown = ", ".join(repr(name[:80]) for name in unknown[:8])
-            example = unknown[0][:80] if unknown[0].isidentifier() else "MyLayer"
-            raise UnknownLayerError(
-                f"{self.source}: unknown layer type(s) {shown}: neither built into "
-                f"minitorchless nor registered. If it is your own class, decorate it with "
-                f"@mtl.register_layer before loading, or pass it: "
-                f"mtl.load(path, custom_layers=[{example}])"
-            )
-
-    def _declared_size(self, cls: type[Layer], config: Any) -> int:
-        """The parameter count a Dense config asks for, known before building it."""
-        if not (issubclass(cls, Dense) and isinstance(config, dict)):
-            return 0
-        in_features, out_features = config.get("in_features"), config.get("out_features")
-        if not (isinstance(in_features, int) and isinstance(out_features, int)):
-            return 0  # the constructor refuses these itself
-        return in_features * out_features + (out_features if config.get("bias") else 0)
-
-    def _rebuild(self, index: int, name: str, stored: dict[str, Any]) -> Layer:
-        cls = self.known[name]
-        config = self.value(stored, index)
-        declared = self._declared_size(cls, config)
-        if declared > self.budget:
-            raise self.corrupt(
-                f"layer {index} ({name}) declares {declared:,} parameters, far more than "
-                f"the file's tensors hold"
-            )
-        try:
-            layer = cls.from_config(config)
-        except Exception as err:  # an untrusted config may upset a constructor in any way
-            raise self.corrupt(
-                f"layer {index} ({name}) cannot be rebuilt from its config {str(stored)[:200]}: "
-                f"{type(err).__name__}: {err}"
-            ) from err
-        if not isinstance(layer, Layer):
-            raise TypeError(
-                f"load: {_qualified(cls)}.from_config returned {type(layer).__name__}, not a Layer"
-            )
-        self.budget -= sum(parameter.size for _, parameter in layer.own_parameters())
-        if self.budget < 0:
-            raise self.corrupt(
-                f"layer {index} ({name}) has more parameters than the file's tensors hold"
-            )
-        return layer
-
-    def value(self, value: Any, index: int) -> Any:
-        if isinstance(value, list):
-            return [self.value(item, index) for item in value]
-        if not isinstance(value, dict):
-            return value
-        tagged = [key for key in value if key.startswith("$")]
-        if not tagged:
-            return {key: self.value(item, index) for key, item in value.items()}
-        if len(value) != 1:
-            raise self.corrupt(f"layer {index}: a tagged value must have one key, found {tagged}")
-        tag, content = next(iter(value.items()))
-        if tag == "$layer":
-            if not _is_index(content, len(self.built)):
-                raise self.corrupt(
-                    f"layer {index} refers to layer {str(content)[:20]}, which is not "
-                    f"among the {len(self.built)} layers listed before it"
-                )
-            return self.built[content]
-        if tag == "$tuple" and isinstance(content, list):
-            return tuple(self.value(item, index) for item in content)
-        if tag == "$dict" and isinstance(content, dict):
-            return {key: self.value(item, index) for key, item in content.items()}
-        raise self.corrupt(f"layer {index}: unknown tagged value {tag[:40]!r}")
-
-
-def decode_architecture(
-    text: str, source: str, known: Mapping[str, type[Layer]], stored: int
-) -> Layer:
-    """Rebuild the layers described by ``encode_architecture``'s JSON ``text``.
-
-    Layer types are looked up in ``known`` and nowhere else. ``stored`` is the
-    number of values in the file's tensors: layers may not ask for more.
-    """
-    architecture = parse_json(text, "architecture", source)
-    try:
-        return _Decoder(source, known, stored).build(architecture)
-    except RecursionError as err:
-        raise CorruptFileError(f"{source}: the architecture is nested too deeply") from err

@@ -98,6 +98,7 @@ def config_rebuilds(case: Case) -> None:
             f"{type(err).__name__}: {err}; get_config must return every "
             f"constructor argument (received {config!r:.200})",
         ) from None
+    _check_declared_size(case, config)
     ours = [(key, tensor.shape) for key, tensor in layer.named_tensors()]
     theirs = [(key, tensor.shape) for key, tensor in rebuilt.named_tensors()]
     if ours != theirs:
@@ -112,6 +113,21 @@ def config_rebuilds(case: Case) -> None:
             "get_config",
             "the rebuilt layer, given the same weights, computes "
             "something else: an argument is missing from get_config",
+        )
+
+
+def _check_declared_size(case: Case, config: dict[str, Any]) -> None:
+    """A layer's ``size_from_config``, if it answers, is what its own tensors hold."""
+    layer = case.subject
+    declared = type(layer).size_from_config(config)
+    held = sum(p.size for _, p in layer.own_parameters())
+    held += sum(buffer.size for _, buffer in layer.own_buffers())
+    if declared is not None and declared != held:
+        raise case.fail(
+            "get_config",
+            f"{type(layer).__name__}.size_from_config(get_config()) is {declared}, but the "
+            f"layer's own parameters and buffers hold {held} values: load would misjudge "
+            f"what a file may allocate",
         )
 
 
