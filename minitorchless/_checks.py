@@ -22,16 +22,18 @@ def as_float_array(owner: object, array: Any, *, what: str = "inputs") -> FloatA
 
     Floating arrays pass through untouched (no copy). Integer and boolean arrays
     become float64. Object, string and other arrays are refused. ``owner`` is a
-    name (a string, shown as it is) or an object (shown by its repr).
+    name (a string, shown as it is) or an object (shown by its repr, built only
+    for the message).
     """
-    if not isinstance(owner, str):
-        owner = repr(owner)
+    if type(array) is np.ndarray and array.dtype.kind == "f":  # the fast path: one test
+        checked: FloatArray = array  # (an annotation, not a call: this path runs per layer)
+        return checked
     if not isinstance(array, np.ndarray):
         try:
             array = np.asarray(array)
         except (TypeError, ValueError) as err:  # ragged nested lists, for one
             raise TypeError(
-                f"{owner}: {what} must be a numeric array; could not convert "
+                f"{_name(owner)}: {what} must be a numeric array; could not convert "
                 f"{type(array).__name__}: {err}"
             ) from None
     kind = array.dtype.kind
@@ -40,9 +42,14 @@ def as_float_array(owner: object, array: Any, *, what: str = "inputs") -> FloatA
     if kind in "biu":
         return cast(FloatArray, array.astype(np.float64))
     raise TypeError(
-        f"{owner}: {what} must be a numeric array, received dtype {array.dtype} "
+        f"{_name(owner)}: {what} must be a numeric array, received dtype {array.dtype} "
         f"(shape {array.shape})"
     )
+
+
+def _name(owner: object) -> str:
+    """A name as it is, or an object's repr."""
+    return owner if isinstance(owner, str) else repr(owner)
 
 
 def non_empty(owner: str, array: FloatArray, *, what: str = "predictions") -> FloatArray:
@@ -85,6 +92,14 @@ def as_features(owner: object, array: Any, features: int, dtype: DTypeLike) -> F
     Inputs of another float dtype are cast to ``dtype`` so that a float32 model
     stays float32 whatever it is fed.
     """
+    if (
+        type(array) is np.ndarray
+        and array.dtype == dtype
+        and array.ndim >= 2
+        and array.shape[-1] == features
+    ):
+        checked: FloatArray = array  # the fast path: every check passes, nothing to convert
+        return checked
     array = as_float_array(owner, array)
     if array.ndim < 2 or array.shape[-1] != features:
         hint = ""
@@ -96,18 +111,21 @@ def as_features(owner: object, array: Any, features: int, dtype: DTypeLike) -> F
         )
     if array.dtype != dtype:
         array = array.astype(dtype)
-    return cast(FloatArray, array)
+    converted: FloatArray = array
+    return converted
 
 
 def check_grad_shape(owner: object, grad_output: Any, shape: tuple[int, ...]) -> FloatArray:
     """Check that ``grad_output`` has the shape of the forward output it belongs to."""
-    grad_output = as_float_array(owner, grad_output, what="grad_output")
+    if not (type(grad_output) is np.ndarray and grad_output.dtype.kind == "f"):
+        grad_output = as_float_array(owner, grad_output, what="grad_output")
     if grad_output.shape != shape:
         raise ShapeError(
             f"{owner!r}: backward expected grad_output of shape {shape} "
             f"(the shape of the last forward output), received {grad_output.shape}"
         )
-    return cast(FloatArray, grad_output)
+    checked: FloatArray = grad_output
+    return checked
 
 
 def positive_int(owner: str, name: str, value: Any) -> int:

@@ -88,22 +88,27 @@ class Dense(Layer):
         return outputs
 
     def backward(self, grad_output: FloatArray) -> FloatArray:
-        grad_rows = self._add_parameter_grads(grad_output)
-        grad_input: FloatArray = grad_rows @ self.weight.value.T  # dL/dx = delta W^T
         inputs = self.saved()
+        grad_rows = self._add_parameter_grads(inputs, grad_output)
+        grad_input: FloatArray = grad_rows @ self.weight.value.T  # dL/dx = delta W^T
         return grad_input if inputs.ndim == 2 else grad_input.reshape(inputs.shape)
 
     def backward_parameters(self, grad_output: FloatArray) -> None:
         # the first layer's dL/dx is the gradient for the data, read by no one:
         # skipping delta W^T saves a matrix product as large as the forward one
-        self._add_parameter_grads(grad_output)
+        self._add_parameter_grads(self.saved(), grad_output)
 
-    def _add_parameter_grads(self, grad_output: FloatArray) -> FloatArray:
+    def _add_parameter_grads(self, inputs: FloatArray, grad_output: FloatArray) -> FloatArray:
         """Add dL/dW (and dL/db) into ``.grad``; return ``grad_output`` as checked rows."""
-        inputs = self.saved()
-        grad_output = check_grad_shape(self, grad_output, (*inputs.shape[:-1], self.out_features))
-        if grad_output.dtype != inputs.dtype:
-            grad_output = grad_output.astype(inputs.dtype)  # a float32 model stays float32
+        expected = (*inputs.shape[:-1], self.out_features)
+        if not (
+            type(grad_output) is np.ndarray
+            and grad_output.shape == expected
+            and grad_output.dtype == inputs.dtype
+        ):  # the checks and the cast, which the usual gradient does not need
+            grad_output = check_grad_shape(self, grad_output, expected)
+            if grad_output.dtype != inputs.dtype:
+                grad_output = grad_output.astype(inputs.dtype)  # a float32 model stays float32
         if inputs.ndim != 2:
             inputs = inputs.reshape(-1, self.in_features)
             grad_output = grad_output.reshape(-1, self.out_features)

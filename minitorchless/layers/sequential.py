@@ -92,21 +92,34 @@ class Sequential(Layer):
         states = self.saved()
         for position in range(len(self._layers) - 1, -1, -1):
             layer = self._layers[position]
-            if self._shared_any and self._shared[position]:
+            if self._shared[position]:
                 layer.restore_cache(states[position])  # this use's cache, not the last use's
             yield position, layer
 
     def backward(self, grad_output: Any) -> Any:
         grad = grad_output
+        if not self._shared_any:  # the common chain: no cache to put back, a plain loop
+            self.saved()  # refuses a backward before a (complete) forward
+            for layer in reversed(self._layers):
+                grad = layer.backward(grad)
+            return grad
         for _, layer in self._in_reverse():
             grad = layer.backward(grad)
         return grad
 
     def backward_parameters(self, grad_output: Any) -> None:
         grad = grad_output
+        if not self._shared_any:
+            self.saved()
+            layers = self._layers
+            for position in range(len(layers) - 1, 0, -1):
+                grad = layers[position].backward(grad)
+            if layers:
+                # nobody reads the gradient for the chain's inputs: let the first layer skip it
+                layers[0].backward_parameters(grad)
+            return
         for position, layer in self._in_reverse():
             if position == 0:
-                # nobody reads the gradient for the chain's inputs: let the first layer skip it
                 layer.backward_parameters(grad)
             else:
                 grad = layer.backward(grad)

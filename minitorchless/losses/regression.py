@@ -30,9 +30,20 @@ class _DifferenceLoss(Loss):
     def forward(
         self, predictions: ArrayLike, targets: ArrayLike, sample_weight: ArrayLike | None = None
     ) -> float:
-        predictions, targets = self._same_shape(predictions, targets)
-        weight = self._sample_weight(sample_weight, predictions)
-        diff = predictions - targets
+        if (  # the common call, where every check below passes: skip them
+            sample_weight is None
+            and type(predictions) is np.ndarray
+            and type(targets) is np.ndarray
+            and predictions.dtype == targets.dtype
+            and predictions.dtype.kind == "f"
+            and predictions.shape == targets.shape
+            and predictions.size
+        ):
+            diff, weight = predictions - targets, None
+        else:
+            predictions, targets = self._same_shape(predictions, targets)
+            weight = self._sample_weight(sample_weight, predictions)
+            diff = predictions - targets
         self._cache = (diff, weight)
         return self._reduce(self._sum(diff, weight), diff.size)
 
@@ -68,7 +79,7 @@ class MSELoss(_DifferenceLoss):
         if weight is not None:  # sum_i s_i sum_j d_ij^2: weights of 1 give exactly flat . flat
             weighted = (diff * self._by_sample(weight, diff.ndim)).reshape(-1)
             return float(np.dot(flat, weighted))
-        return float(np.dot(flat, flat))  # sum of squares as one BLAS call
+        return float(flat @ flat)  # sum of squares as one BLAS call
 
     def _slope(self, diff: FloatArray) -> tuple[FloatArray, float]:
         return diff, 2.0  # d(d^2) = 2 d
