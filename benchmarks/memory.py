@@ -131,12 +131,12 @@ def run(*, quick: bool, threads: int | None = None) -> Section:
         tables=[table],
         targets=[
             Target(
-                "loop peak RSS / hand-written", loop["rss_peak"] / hand["rss_peak"], 1.15, "at most"
+                "loop peak RSS / hand-written", loop["rss_peak"] / hand["rss_peak"], 1.05, "at most"
             ),
             Target(
                 "loop working set / hand-written",
                 loop["traced_peak"] / hand["traced_peak"],
-                1.15,
+                1.05,
                 "at most",
             ),
         ],

@@ -85,3 +85,14 @@ def test_activation_backward_takes_any_numeric_gradient_and_checks_its_shape(
         layer.backward(np.ones((1, 2)))
     with pytest.raises(TypeError, match="numeric"):
         layer.backward(np.array([["a", "b", "c"]]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_is_its_derivative_times_the_gradient(dtype: Any) -> None:
+    rng = np.random.default_rng(0)
+    relu = mtl.ReLU()
+    outputs = relu(rng.normal(size=(6, 5)).astype(dtype))
+    grad = rng.normal(size=(6, 5)).astype(dtype)
+    fused = relu.backward(grad)
+    assert fused.dtype == dtype
+    np.testing.assert_array_equal(fused, relu.derivative(outputs) * grad)

@@ -122,6 +122,14 @@ class ReLU(Activation):
     def derivative(self, outputs: FloatArray) -> FloatArray:
         return (outputs > 0).astype(outputs.dtype)  # relu'(z) = 1 where the output is positive
 
+    def backward(self, grad_output: FloatArray) -> FloatArray:
+        # dL/dz = dL/da * relu'(z), with relu'(z) = [a > 0]: the mask multiplies the
+        # gradient in one pass, without the float copy of the mask that derivative() makes
+        outputs = self.saved()
+        grad_output = check_grad_shape(self, grad_output, outputs.shape)
+        grad_input: FloatArray = np.multiply(grad_output, outputs > 0, dtype=outputs.dtype)
+        return grad_input
+
 
 class LeakyReLU(Activation):
     """The leaky rectified linear unit: ``z`` where ``z > 0``, else ``negative_slope * z``.
