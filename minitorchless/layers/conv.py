@@ -153,6 +153,13 @@ class _Conv(Layer):
         """The weight as ``groups`` matrices ``(groups, out / groups, in / groups * kh * kw)``."""
         return self.weight.value.reshape(self.groups, self.out_channels // self.groups, -1)
 
+    def _tap_major_transpose(self) -> FloatArray:
+        """``W^T`` per group, ``(groups, kh * kw * C_g, O_g)``, rows in col2im's order (i, j, c)."""
+        groups, per_group = self.groups, self.out_channels // self.groups
+        weight = self.weight.value.reshape(groups, per_group, -1, *self._geometry.kernel)
+        transposed: FloatArray = weight.transpose(0, 3, 4, 2, 1).reshape(groups, -1, per_group)
+        return transposed
+
     def _check(self, inputs: FloatArray) -> FloatArray:
         if inputs.ndim != self._rank + 2:
             raise ShapeError(
@@ -236,6 +243,7 @@ class _Conv(Layer):
         if self.bias is not None and self.bias.requires_grad:
             self.bias.grad += grads.sum(axis=(0, 3)).reshape(-1)  # dL/db = sum of g
         weight = self._grouped_weight()
+        weight_t = self._tap_major_transpose() if need_input else weight
         grad_weight = np.zeros_like(weight) if self.weight.requires_grad else None
         grad_padded = np.zeros(padded_shape, dtype=dtype) if need_input else None
         chunks = [slice(0, n)] if cols is not None else self._chunks(n, out_hw, dtype)
@@ -246,13 +254,8 @@ class _Conv(Layer):
             if grad_weight is not None:  # dL/dW = sum_n g[n] @ cols[n]^T
                 grad_weight += np.matmul(grads[part], grouped.swapaxes(-1, -2)).sum(axis=0)
             if grad_padded is not None:  # dL/dcols[n] = W^T @ g[n], added back by col2im
-                grad_cols = np.matmul(weight.swapaxes(-1, -2), grads[part])
-                col2im(
-                    grad_cols.reshape(size, -1, grads.shape[-1]),
-                    self._geometry,
-                    out_hw,
-                    grad_padded[part],
-                )
+                grad_cols = np.matmul(weight_t, grads[part])
+                col2im(grad_cols, self._geometry, out_hw, grad_padded[part])
         if grad_weight is not None:
             self.weight.grad += grad_weight.reshape(self.weight.shape)
         if grad_padded is None:
