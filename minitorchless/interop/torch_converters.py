@@ -17,6 +17,7 @@ from minitorchless.interop.torch_registry import register_from_torch, register_t
 from minitorchless.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from minitorchless.layers.base import Layer
 from minitorchless.layers.combinators import Parallel, Residual
+from minitorchless.layers.conv import Conv1d, Conv2d
 from minitorchless.layers.dense import Dense
 from minitorchless.layers.dropout import Dropout
 from minitorchless.layers.embedding import Embedding
@@ -174,3 +175,43 @@ def _graph_from_torch(module: Any, convert: Callable[[Any], Layer], dtype: Any) 
 
 
 _register_from(mnn.GraphModule, _graph_from_torch)
+
+
+# ---------------------------------------------------------------- convolutions
+def _torch_conv(layer: Conv1d | Conv2d, convert: Convert) -> Any:
+    make = nn.Conv1d if isinstance(layer, Conv1d) else nn.Conv2d
+    return make(
+        layer.in_channels,
+        layer.out_channels,
+        layer.kernel_size,
+        stride=layer.stride,
+        padding=layer.padding,
+        dilation=layer.dilation,
+        groups=layer.groups,
+        bias=layer.bias is not None,
+    )
+
+
+def _conv_from_torch(module: Any, convert: Callable[[Any], Layer], dtype: Any) -> Layer:
+    if module.padding_mode != "zeros":
+        raise TypeError(
+            f"from_torch: {type(module).__name__} pads with zeros only in minitorchless: "
+            f"expected padding_mode='zeros', received {module.padding_mode!r}"
+        )
+    make = Conv1d if isinstance(module, nn.Conv1d) else Conv2d
+    return make(
+        module.in_channels,
+        module.out_channels,
+        module.kernel_size,
+        stride=module.stride,
+        padding=module.padding,
+        dilation=module.dilation,
+        groups=module.groups,
+        bias=module.bias is not None,
+        dtype=dtype,
+    )
+
+
+for _conv_cls, _torch_conv_cls in ((Conv1d, nn.Conv1d), (Conv2d, nn.Conv2d)):
+    register_torch_module(_conv_cls)(_torch_conv)
+    _register_from(_torch_conv_cls, _conv_from_torch)

@@ -12,6 +12,7 @@ from minitorchless.layers.activations import (
 from minitorchless.layers.base import Layer
 from minitorchless.layers.builder import GraphBuilder, Symbol
 from minitorchless.layers.combinators import Parallel, Residual
+from minitorchless.layers.conv import Conv1d, Conv2d
 from minitorchless.layers.dense import Dense
 from minitorchless.layers.dropout import Dropout
 from minitorchless.layers.embedding import Embedding
@@ -28,6 +29,8 @@ __all__ = [
     "Activation",
     "Add",
     "Concatenate",
+    "Conv1d",
+    "Conv2d",
     "Dense",
     "Dropout",
     "Embedding",
