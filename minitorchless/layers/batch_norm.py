@@ -221,15 +221,7 @@ class BatchNorm2d(_BatchNorm):
     """Normalize each channel over the batch and the image, as ``torch.nn.BatchNorm2d``.
 
     The statistics of channel ``c`` are taken over every sample and pixel,
-    ``m = N * H * W`` values; otherwise as :class:`BatchNorm1d`.
-
-    Args:
-        num_features: The number of channels ``C``.
-        eps: Added to the variance, so that a constant channel does not divide by 0.
-        momentum: The weight of the new batch in the running statistics;
-            ``None`` for the plain average over every batch seen.
-        affine: Learn ``weight`` (initialised to 1) and ``bias`` (to 0), of shape ``(C,)``.
-        dtype: The floating dtype of the parameters and running statistics.
+    ``m = N * H * W`` values; otherwise, arguments included, as :class:`BatchNorm1d`.
 
     Shape:
         - inputs: ``(batch, C, height, width)``
