@@ -226,3 +226,26 @@ def test_dropout2d_drops_whole_channels() -> None:
         layer(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="Dropout2d: p must be in"):
         mtl.Dropout2d(1.0)
+
+
+def test_explain_shows_each_layer_with_its_formula_and_checks_it() -> None:
+    rng = np.random.default_rng(6)
+    model = mtl.Sequential(
+        mtl.BatchNorm2d(2),
+        mtl.MaxPool2d(2),
+        mtl.AvgPool2d(2, stride=1, padding=1),
+        mtl.Dropout2d(0.2, rng=rng),
+        mtl.GlobalAvgPool2d(),
+        mtl.Dense(2, 2, rng=rng),
+    )
+    X, y = rng.standard_normal((3, 2, 4, 4)), rng.standard_normal((3, 2))
+    explanation = mtl.explain(model, X, y, mtl.MSELoss(), print_fn=None)
+    assert explanation.verified, explanation.text
+    for line in (
+        "H1 = max of each 2 x 2 window of H0, stride 2, -inf padding 0",
+        "dL/dH1 = dL/dH2 / 4 to every position of its window, summed where windows overlap",
+        "H4 = mean(H3, axis=(2, 3))",
+        "dL/dweight = sum(dL/dH0 * u) over every axis but the channels",
+        "one mask entry per channel,  p = 0.2",
+    ):
+        assert line in explanation.text
