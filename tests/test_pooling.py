@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -193,3 +195,29 @@ def test_torch_options_without_an_equivalent_are_refused(torch: ModuleType) -> N
         mtl.from_torch(nn.BatchNorm2d(3, track_running_stats=False))
     layer = mtl.from_torch(nn.MaxPool2d((2, 3), stride=1, padding=(1, 0)))
     assert repr(layer) == "MaxPool2d(kernel_size=(2, 3), stride=1, padding=(1, 0))"
+
+
+@settings(max_examples=30, deadline=None)
+@given(config=configurations(), float32=st.booleans())
+def test_onnx_export_matches_over_random_configurations(
+    config: dict[str, Any], float32: bool
+) -> None:
+    """Both ONNX runtimes compute what the layer computes, at every stride and padding."""
+    onnx_reference = pytest.importorskip("onnx.reference")
+    ort = pytest.importorskip("onnxruntime")
+    cls, _ = POOLS[config["dims"], config["kind"]]
+    dtype = np.float32 if float32 else np.float64
+    x = config["x"].astype(dtype)
+    layer = cls(*config["args"])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "pool.onnx"
+        mtl.export_onnx(layer, path, x[:1])
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        results = [
+            onnx_reference.ReferenceEvaluator(str(path)).run(None, {"input": x})[0],
+            session.run(None, {"input": x})[0],
+        ]
+    tolerance = 1e-6 if float32 else 1e-12
+    for received in results:
+        assert received.dtype == dtype
+        np.testing.assert_allclose(received, layer(x), rtol=tolerance, atol=tolerance)
