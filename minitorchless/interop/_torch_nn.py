@@ -19,7 +19,15 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["Add", "Concatenate", "GraphModule", "Parallel", "Reshape", "Residual"]
+__all__ = [
+    "Add",
+    "Concatenate",
+    "GlobalAvgPool2d",
+    "GraphModule",
+    "Parallel",
+    "Reshape",
+    "Residual",
+]
 
 
 class Residual(nn.Module):
@@ -110,3 +118,11 @@ class GraphModule(nn.Module):
             values[node] = getattr(self, holder)(*(values[source] for source in sources))
         outputs = tuple(values[name] for name in self.output_names)
         return outputs[0] if len(outputs) == 1 else outputs
+
+
+# --- pooling and normalization ---
+class GlobalAvgPool2d(nn.Module):
+    """The mean of each channel over the image, ``(N, C, H, W) -> (N, C)``, as the mtl layer."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(2, 3))

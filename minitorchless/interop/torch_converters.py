@@ -16,14 +16,16 @@ import minitorchless.interop._torch_nn as mnn
 from minitorchless.interop.torch_registry import register_from_torch, register_torch_module
 from minitorchless.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from minitorchless.layers.base import Layer
+from minitorchless.layers.batch_norm import BatchNorm1d, BatchNorm2d
 from minitorchless.layers.combinators import Parallel, Residual
 from minitorchless.layers.conv import Conv1d, Conv2d
 from minitorchless.layers.dense import Dense
-from minitorchless.layers.dropout import Dropout
+from minitorchless.layers.dropout import Dropout, Dropout2d
 from minitorchless.layers.embedding import Embedding
 from minitorchless.layers.graph import Graph
 from minitorchless.layers.layer_norm import LayerNorm
 from minitorchless.layers.merge import Add, Concatenate
+from minitorchless.layers.pooling import AvgPool1d, AvgPool2d, GlobalAvgPool2d, MaxPool1d, MaxPool2d
 from minitorchless.layers.reshape import Flatten, Reshape
 from minitorchless.layers.sequential import Sequential
 from minitorchless.layers.smooth_activations import ELU, GELU, SiLU, Softplus
@@ -215,3 +217,80 @@ def _conv_from_torch(module: Any, convert: Callable[[Any], Layer], dtype: Any) -
 for _conv_cls, _torch_conv_cls in ((Conv1d, nn.Conv1d), (Conv2d, nn.Conv2d)):
     register_torch_module(_conv_cls)(_torch_conv)
     _register_from(_torch_conv_cls, _conv_from_torch)
+# ------------------------------------------------- pooling and normalization
+_POOLS: list[tuple[type[Layer], Any]] = [
+    (MaxPool1d, nn.MaxPool1d),
+    (MaxPool2d, nn.MaxPool2d),
+    (AvgPool1d, nn.AvgPool1d),
+    (AvgPool2d, nn.AvgPool2d),
+]
+
+
+def _pool_to_torch(make: Any) -> Callable[[Any, Convert], Any]:
+    # AvgPool's count_include_pad=True and MaxPool's -inf padding are torch's defaults
+    return lambda layer, convert: make(layer.kernel_size, layer.stride, layer.padding)
+
+
+def _batch_norm_to_torch(make: Any) -> Callable[[Any, Convert], Any]:
+    return lambda layer, convert: make(
+        layer.num_features, eps=layer.eps, momentum=layer.momentum, affine=layer.affine
+    )
+
+
+for _layer_cls, _module_cls in _POOLS:
+    register_torch_module(_layer_cls)(_pool_to_torch(_module_cls))
+register_torch_module(GlobalAvgPool2d)(_stateless(lambda layer: mnn.GlobalAvgPool2d()))
+register_torch_module(Dropout2d)(_stateless(lambda layer: nn.Dropout2d(layer.p)))
+register_torch_module(BatchNorm1d)(_batch_norm_to_torch(nn.BatchNorm1d))
+register_torch_module(BatchNorm2d)(_batch_norm_to_torch(nn.BatchNorm2d))
+
+
+def _only_defaults(module: Any, **defaults: Any) -> None:
+    """Refuse a torch module whose options minitorchless does not have."""
+    for name, expected in defaults.items():
+        value = getattr(module, name, expected)  # an option the class lacks is its default
+        if value != expected and not (isinstance(value, tuple) and set(value) == {expected}):
+            raise ValueError(
+                f"from_torch: {type(module).__name__} with {name}={value!r} has no minitorchless "
+                f"equivalent; only {name}={expected!r} is supported"
+            )
+
+
+def _max_pool_from_torch(cls: type[Layer]) -> Any:
+    def build(module: Any, convert: Any, dtype: Any) -> Layer:
+        _only_defaults(module, dilation=1, ceil_mode=False, return_indices=False)
+        return cls(module.kernel_size, module.stride, module.padding)  # type: ignore[call-arg]
+
+    return build
+
+
+def _avg_pool_from_torch(cls: type[Layer]) -> Any:
+    def build(module: Any, convert: Any, dtype: Any) -> Layer:
+        _only_defaults(module, ceil_mode=False, count_include_pad=True, divisor_override=None)
+        return cls(module.kernel_size, module.stride, module.padding)  # type: ignore[call-arg]
+
+    return build
+
+
+def _batch_norm_from_torch(cls: type[Layer]) -> Any:
+    def build(module: Any, convert: Any, dtype: Any) -> Layer:
+        _only_defaults(module, track_running_stats=True)
+        return cls(  # type: ignore[call-arg]
+            module.num_features,
+            eps=module.eps,
+            momentum=module.momentum,
+            affine=module.affine,
+            dtype=dtype,
+        )
+
+    return build
+
+
+_register_from(nn.MaxPool1d, _max_pool_from_torch(MaxPool1d))
+_register_from(nn.MaxPool2d, _max_pool_from_torch(MaxPool2d))
+_register_from(nn.AvgPool1d, _avg_pool_from_torch(AvgPool1d))
+_register_from(nn.AvgPool2d, _avg_pool_from_torch(AvgPool2d))
+_register_from(nn.BatchNorm1d, _batch_norm_from_torch(BatchNorm1d))
+_register_from(nn.BatchNorm2d, _batch_norm_from_torch(BatchNorm2d))
+_register_from(mnn.GlobalAvgPool2d, _ignoring_children(lambda m, dtype: GlobalAvgPool2d()))
+_register_from(nn.Dropout2d, _ignoring_children(lambda m, dtype: Dropout2d(m.p)))

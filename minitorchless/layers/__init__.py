@@ -10,15 +10,23 @@ from minitorchless.layers.activations import (
     Tanh,
 )
 from minitorchless.layers.base import Layer
+from minitorchless.layers.batch_norm import BatchNorm1d, BatchNorm2d
 from minitorchless.layers.builder import GraphBuilder, Symbol
 from minitorchless.layers.combinators import Parallel, Residual
 from minitorchless.layers.conv import Conv1d, Conv2d
 from minitorchless.layers.dense import Dense
-from minitorchless.layers.dropout import Dropout
+from minitorchless.layers.dropout import Dropout, Dropout2d
 from minitorchless.layers.embedding import Embedding
 from minitorchless.layers.graph import Graph
 from minitorchless.layers.layer_norm import LayerNorm
 from minitorchless.layers.merge import Add, Concatenate, Merge
+from minitorchless.layers.pooling import (
+    AvgPool1d,
+    AvgPool2d,
+    GlobalAvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from minitorchless.layers.reshape import Flatten, Reshape
 from minitorchless.layers.sequential import Sequential
 from minitorchless.layers.smooth_activations import ELU, GELU, SiLU, Softplus
@@ -53,4 +61,16 @@ __all__ = [
     "Softplus",
     "Symbol",
     "Tanh",
+]
+
+# --- pooling and normalization ---
+__all__ += [
+    "AvgPool1d",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Dropout2d",
+    "GlobalAvgPool2d",
+    "MaxPool1d",
+    "MaxPool2d",
 ]

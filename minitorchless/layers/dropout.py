@@ -9,10 +9,11 @@ from numpy.typing import ArrayLike
 
 from minitorchless._checks import as_float_array, check_grad_shape, generator, positive_float
 from minitorchless._types import FloatArray
+from minitorchless.errors import ShapeError
 from minitorchless.layers.base import Layer
-from minitorchless.layers.shapes import Shape, ShapeSpec, single
+from minitorchless.layers.shapes import Shape, ShapeSpec, describe, known_rank, single
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "Dropout2d"]
 
 
 class Dropout(Layer):
@@ -37,22 +38,27 @@ class Dropout(Layer):
 
     def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        self.p = positive_float("Dropout", "p", p, allow_zero=True)
+        name = type(self).__name__
+        self.p = positive_float(name, "p", p, allow_zero=True)
         if self.p >= 1:
             raise ValueError(
-                f"Dropout: p must be in [0, 1), received {p!r} (p=1 would zero every unit)"
+                f"{name}: p must be in [0, 1), received {p!r} (p=1 would zero every unit)"
             )
-        self.rng = generator("Dropout", rng)
+        self.rng = generator(name, rng)
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
         inputs = as_float_array(self, inputs)
         if not self.training or self.p == 0:
             self.save_for_backward(inputs.shape, inputs.dtype, None)  # None: the identity
             return inputs
-        mask = self._draw_mask(inputs.shape, inputs.dtype)
+        mask = self._draw_mask(self._mask_shape(inputs.shape), inputs.dtype)
         self.save_for_backward(inputs.shape, inputs.dtype, mask)  # backward scales by the mask
         outputs: FloatArray = inputs * mask
         return outputs
+
+    def _mask_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of the mask: one draw per unit."""
+        return shape
 
     def _draw_mask(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
         """Return ``1 / (1 - p)`` where a unit is kept and 0 where it is dropped, in ``dtype``."""
@@ -69,6 +75,7 @@ class Dropout(Layer):
         if mask is None:
             return grad_output.astype(dtype, copy=False)
         # outputs = inputs * mask, so dL/dx = dL/dy * mask: dropped units pass no gradient
+        # (the mask broadcasts: Dropout2d's has one entry per channel)
         grad_input: FloatArray = np.multiply(grad_output, mask, dtype=dtype)
         return grad_input
 
@@ -80,3 +87,44 @@ class Dropout(Layer):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class Dropout2d(Dropout):
+    """Zeroes whole channels with probability ``p`` during training, as ``torch.nn.Dropout2d``.
+
+    Neighbouring pixels of a feature map are strongly correlated, so dropping
+    single pixels (``Dropout``) hardly regularizes a convolutional network:
+    this layer draws one mask entry per sample and channel and drops or keeps
+    the channel's whole map, scaling kept channels by ``1 / (1 - p)``. In eval
+    mode it is the identity.
+
+    Args:
+        p: The probability of zeroing a channel, in [0, 1).
+        rng: Source of the masks. A fresh ``np.random.default_rng()`` if omitted.
+
+    Shape:
+        - inputs: ``(batch, channels, height, width)``
+        - outputs: same shape as inputs
+    """
+
+    def _mask_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(shape) != 4:
+            raise ShapeError(
+                f"{self!r} expects inputs of shape (batch, channels, height, width) (4 axes), "
+                f"received shape {shape}"
+            )
+        return (*shape[:2], 1, 1)  # one draw per (sample, channel), shared by its pixels
+
+    def forward(self, inputs: ArrayLike) -> FloatArray:
+        self._mask_shape(np.shape(inputs))  # the rank is checked in eval mode too
+        return super().forward(inputs)
+
+    def output_shape(self, input_shape: ShapeSpec) -> Shape:
+        shape = single(self, input_shape)
+        rank = known_rank(shape)
+        if (rank is not None and rank != 4) or (rank is None and len(shape) > 5):
+            raise ShapeError(
+                f"{self!r} expects inputs of shape (batch, channels, height, width), "
+                f"received {describe(shape)}"
+            )
+        return shape

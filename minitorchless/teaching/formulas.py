@@ -12,14 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from minitorchless._types import FloatArray
 from minitorchless.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from minitorchless.layers.base import Layer
+from minitorchless.layers.batch_norm import BatchNorm1d, BatchNorm2d
 from minitorchless.layers.combinators import Parallel, Residual
-from minitorchless.layers.dropout import Dropout
+from minitorchless.layers.dropout import Dropout, Dropout2d
 from minitorchless.layers.embedding import Embedding
 from minitorchless.layers.layer_norm import LayerNorm
 from minitorchless.layers.merge import Add, Concatenate
+from minitorchless.layers.pooling import AvgPool1d, AvgPool2d, GlobalAvgPool2d, MaxPool1d, MaxPool2d
 from minitorchless.layers.reshape import Flatten, Reshape
 from minitorchless.layers.smooth_activations import ELU, GELU, SiLU, Softplus
 from minitorchless.losses import CrossEntropyLoss, Loss, MSELoss
@@ -82,12 +86,53 @@ FORMULAS: dict[type[Layer], tuple[str, str]] = {
     Embedding: ("{out} = weight[{inp}]", "none: {inp} holds indices"),
 }
 
+# pooling and normalization
+_POOLING: dict[type[Layer], tuple[str, str]] = {
+    **dict.fromkeys(
+        (MaxPool1d, MaxPool2d),
+        (
+            "{out} = max of each {kernel} window of {inp}, stride {stride}, -inf padding {padding}",
+            "dL/d{out} to the position of its window's maximum, summed where windows overlap",
+        ),
+    ),
+    **dict.fromkeys(
+        (AvgPool1d, AvgPool2d),
+        (
+            "{out} = mean of each {kernel} window of {inp}, stride {stride}, zero padding "
+            "{padding} counted",
+            "dL/d{out} / {count} to every position of its window, summed where windows overlap",
+        ),
+    ),
+    GlobalAvgPool2d: ("{out} = mean({inp}, axis=(2, 3))", "dL/d{out} / (H * W), to every pixel"),
+    **dict.fromkeys(
+        (BatchNorm1d, BatchNorm2d),
+        (
+            "{out} = (({inp} - mean) / sqrt(var + eps)) * weight + bias, per channel; mean and "
+            "var of the batch in training, the running ones in eval",
+            "r * (g - mean(g) - u * mean(g * u)) in training, r * g in eval,  u = normalized "
+            "{inp}, g = dL/d{out} * weight, r = 1 / sqrt(var + eps), means per channel",
+        ),
+    ),
+    Dropout2d: (
+        "{out} = {inp} * mask / (1 - p), one mask entry per channel,  p = {p}",
+        "dL/d{out} * mask / (1 - p)",
+    ),
+}
+FORMULAS.update(_POOLING)
+
 # The gradients of the parameters of the layers above, where explain shows them apart.
 PARAMETER_FORMULAS: dict[tuple[type[Layer], str], str] = {
     (LayerNorm, "weight"): "sum(dL/d{out} * u) over every axis but the normalized ones",
     (LayerNorm, "bias"): "sum(dL/d{out}) over every axis but the normalized ones",
     (Embedding, "weight"): "row i: the sum of dL/d{out} over the positions where {inp} == i",
 }
+for _norm in (BatchNorm1d, BatchNorm2d):
+    PARAMETER_FORMULAS[_norm, "weight"] = "sum(dL/d{out} * u) over every axis but the channels"
+    PARAMETER_FORMULAS[_norm, "bias"] = "sum(dL/d{out}) over every axis but the channels"
+
+
+def _sizes(sizes: tuple[int, ...]) -> str:
+    return str(sizes[0]) if len(set(sizes)) == 1 else str(sizes)
 
 
 def _fill(template: str, layer: Layer, values: dict[str, Any]) -> str:
@@ -100,6 +145,10 @@ def _fill(template: str, layer: Layer, values: dict[str, Any]) -> str:
         "beta": getattr(layer, "beta", ""),
         "shape": ", ".join(str(size) for size in getattr(layer, "shape", ())),
         "gelu": "" if approximate == "none" else ",  Phi by its tanh approximation",
+        "kernel": " x ".join(map(str, getattr(layer, "kernel_size", ()))),
+        "stride": _sizes(getattr(layer, "stride", ())),
+        "padding": _sizes(getattr(layer, "padding", ())),
+        "count": int(np.prod(getattr(layer, "kernel_size", ()))),
         **values,
     }
     return template.format(**values)

@@ -28,6 +28,8 @@ class Specimen:
         onnx: Whether ``export_onnx`` covers it.
         integers: If set, the inputs are integer indices in ``[0, integers)``
             (``Embedding``'s), which have no gradient.
+        min_batch: The smallest batch the layer takes in training mode
+            (``BatchNorm1d`` on ``(N, C)`` needs two samples for a variance).
     """
 
     build: Build
@@ -36,6 +38,7 @@ class Specimen:
     torch: TorchTwin | None = None
     onnx: bool = True
     integers: int | None = None
+    min_batch: int = 1
 
     def make_inputs(self, dtype: Any = np.float64, batch: int = 6, seed: int = 7) -> Any:
         """A batch for the specimen: an array, or a tuple of arrays for several inputs.
