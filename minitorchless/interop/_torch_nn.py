@@ -19,7 +19,18 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["Add", "Concatenate", "GraphModule", "Parallel", "Reshape", "Residual"]
+__all__ = [
+    "Add",
+    "Concatenate",
+    "GraphModule",
+    "LastStep",
+    "Parallel",
+    "Reshape",
+    "Residual",
+    "SequenceGRU",
+    "SequenceLSTM",
+    "SequenceRNN",
+]
 
 
 class Residual(nn.Module):
@@ -110,3 +121,36 @@ class GraphModule(nn.Module):
             values[node] = getattr(self, holder)(*(values[source] for source in sources))
         outputs = tuple(values[name] for name in self.output_names)
         return outputs[0] if len(outputs) == 1 else outputs
+
+
+# ---- recurrent layers
+class _WholeSequence:
+    """Mixin: return the output sequence only, as ``mtl.RNN``/``LSTM``/``GRU`` return it.
+
+    ``torch.nn``'s recurrent modules return ``(outputs, final state)``, which a
+    ``Sequential`` cannot pass on. Subclassing (rather than wrapping) keeps the
+    parameter names (``weight_ih_l0``...) exactly PyTorch's.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs, _ = super().forward(x)  # type: ignore[misc]
+        return outputs
+
+
+class SequenceRNN(_WholeSequence, nn.RNN):
+    """``torch.nn.RNN`` returning the output sequence only, as ``mtl.RNN``."""
+
+
+class SequenceLSTM(_WholeSequence, nn.LSTM):
+    """``torch.nn.LSTM`` returning the output sequence only, as ``mtl.LSTM``."""
+
+
+class SequenceGRU(_WholeSequence, nn.GRU):
+    """``torch.nn.GRU`` returning the output sequence only, as ``mtl.GRU``."""
+
+
+class LastStep(nn.Module):
+    """The last step of each ``(batch, time, features)`` sequence, as ``mtl.LastStep``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, -1]

@@ -16,8 +16,10 @@ from minitorchless.layers.dense import Dense
 from minitorchless.layers.dropout import Dropout
 from minitorchless.layers.embedding import Embedding
 from minitorchless.layers.graph import Graph
+from minitorchless.layers.last_step import LastStep
 from minitorchless.layers.layer_norm import LayerNorm
 from minitorchless.layers.merge import Add, Concatenate, Merge
+from minitorchless.layers.recurrent import GRU, LSTM, RNN
 from minitorchless.layers.reshape import Flatten, Reshape
 from minitorchless.layers.sequential import Sequential
 from minitorchless.layers.smooth_activations import ELU, GELU, SiLU, Softplus
@@ -25,6 +27,9 @@ from minitorchless.layers.smooth_activations import ELU, GELU, SiLU, Softplus
 __all__ = [
     "ELU",
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "Activation",
     "Add",
     "Concatenate",
@@ -35,6 +40,7 @@ __all__ = [
     "Graph",
     "GraphBuilder",
     "Identity",
+    "LastStep",
     "Layer",
     "LayerNorm",
     "LeakyReLU",
