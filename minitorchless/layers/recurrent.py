@@ -35,7 +35,8 @@ from minitorchless._checks import (
 )
 from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
-from minitorchless.layers._recurrent_cells import Cell, GRUCell, LSTMCell, RNNCell, States
+from minitorchless.layers._recurrent_cells import Cell, GRUCell, LSTMCell, RNNCell
+from minitorchless.layers._recurrent_states import States, checked_states, public, starting_states
 from minitorchless.layers.base import Layer
 from minitorchless.layers.shapes import Shape, ShapeSpec, describe, known_rank, last_axis, single
 
@@ -102,54 +103,16 @@ class Recurrent(Layer):
         ``(h0, c0)`` of those for ``LSTM``. It stays set for later forwards
         until set to ``None``; its batch must be the inputs' batch.
         """
-        return self._public(self._initial)
+        return public(self._initial)
 
     @initial_state.setter
     def initial_state(self, value: Any) -> None:
-        if value is None:
-            self._initial = None
-            return
-        names = self.cell.states
-        parts = (value,) if len(names) == 1 else value
-        if len(names) > 1 and not (isinstance(value, (tuple, list)) and len(value) == len(names)):
-            raise TypeError(
-                f"{self!r}: initial_state must be a pair ({', '.join(n + '0' for n in names)}) "
-                f"of arrays (num_layers, batch, hidden_size), received {type(value).__name__}"
-            )
-        dtype = self._dtype()
-        states = []
-        for state_name, part in zip(names, parts, strict=True):
-            array = as_float_array(self, part, what=f"initial_state {state_name}0")
-            if array.ndim != 3 or array.shape[::2] != (self.num_layers, self.hidden_size):
-                raise ShapeError(
-                    f"{self!r}: initial_state {state_name}0 must have shape (num_layers, batch, "
-                    f"hidden_size) = ({self.num_layers}, batch, {self.hidden_size}), received "
-                    f"{array.shape}"
-                )
-            states.append(array.astype(dtype, copy=True))
-        if len({state.shape for state in states}) > 1:
-            raise ShapeError(
-                f"{self!r}: h0 and c0 must have the same shape, received "
-                f"{' and '.join(str(state.shape) for state in states)}"
-            )
-        self._initial = tuple(states)
-
-    def _public(self, states: States | None) -> Any:
-        if states is None:
-            return None
-        return states[0] if len(states) == 1 else tuple(states)
-
-    def _starting_states(self, batch: int, dtype: np.dtype[Any]) -> States:
-        shape = (self.num_layers, batch, self.hidden_size)
-        if self._initial is None:
-            return tuple(np.zeros(shape, dtype=dtype) for _ in self.cell.states)
-        if self._initial[0].shape != shape:
-            raise ShapeError(
-                f"{self!r}: initial_state has shape {self._initial[0].shape}, but the inputs "
-                f"have a batch of {batch}: expected {shape} (set initial_state = None to start "
-                f"from zeros)"
-            )
-        return tuple(state.astype(dtype, copy=False) for state in self._initial)
+        sizes = (self.num_layers, self.hidden_size)
+        self._initial = (
+            None
+            if value is None
+            else checked_states(self, value, self.cell.states, sizes, self._dtype())
+        )
 
     # ---------------------------------------------------------------- compute
     def _dtype(self) -> np.dtype[Any]:
@@ -188,7 +151,8 @@ class Recurrent(Layer):
     def forward(self, inputs: ArrayLike) -> FloatArray:
         x = self._time_major(self._check_inputs(inputs))
         steps, batch, _ = x.shape
-        starting = self._starting_states(batch, x.dtype)
+        shape = (self.num_layers, batch, self.hidden_size)
+        starting = starting_states(self, self._initial, len(self.cell.states), shape, x.dtype)
         caches, finals = [], []
         layer_input = x
         for k in range(self.num_layers):
@@ -203,9 +167,7 @@ class Recurrent(Layer):
             finals.append(self.cell.final(hs, cache))
             layer_input = hs[1:]
         self.save_for_backward(caches, starting)
-        self.final_state = self._public(
-            tuple(np.stack(parts) for parts in zip(*finals, strict=True))
-        )
+        self.final_state = public(tuple(np.stack(parts) for parts in zip(*finals, strict=True)))
         outputs = layer_input.transpose(1, 0, 2) if self.batch_first else layer_input
         return np.array(outputs, order="C")  # a copy: the cache stays the layer's
 
@@ -235,7 +197,7 @@ class Recurrent(Layer):
             self._parameter_grads(k, layer_input, hs, d_xw, d_hw)
             if k > 0 or need_input_grad:  # dL/dx = d_xw W_ih, for every step at once
                 grad = (d_xw.reshape(steps * batch, -1) @ weight_ih).reshape(steps, batch, -1)
-        self.initial_state_grad = self._public(
+        self.initial_state_grad = public(
             tuple(np.stack(parts) for parts in zip(*reversed(grad_states), strict=True))
         )
         if not need_input_grad:
