@@ -40,17 +40,31 @@ def _sigmoid_(a: FloatArray) -> FloatArray:
     return a
 
 
-def _times_sigmoid_grad(grad: FloatArray, s: FloatArray) -> FloatArray:
-    """``grad * s * (1 - s)`` in place in ``grad``: sigmoid'(a) = s (1 - s), from the output s."""
-    grad *= s
-    grad -= grad * s
-    return grad
+def _activation_rows(kinds: str, hidden: int, dtype: Any) -> tuple[FloatArray, FloatArray]:
+    """Per gate column, the ``scale`` and ``shift`` that make one ``tanh`` serve every gate.
+
+    ``kinds`` has one letter per gate, ``s`` (sigmoid) or ``t`` (tanh). With
+    sigmoid(a) = tanh(a / 2) / 2 + 1 / 2, a whole row of gates is
+    ``scale * tanh(scale * a) + shift``: scale 1/2 and shift 1/2 for a sigmoid,
+    1 and 0 for a tanh. Halving is exact in binary floating point, so this is
+    the same number as each activation computed on its own block, in three
+    calls over the whole row instead of a dozen over its blocks.
+    """
+    scale = np.repeat([0.5 if kind == "s" else 1.0 for kind in kinds], hidden).astype(dtype)
+    shift = np.repeat([0.5 if kind == "s" else 0.0 for kind in kinds], hidden).astype(dtype)
+    return scale, shift
 
 
-def _times_tanh_grad(grad: FloatArray, t: FloatArray) -> FloatArray:
-    """``grad * (1 - t**2)`` in place in ``grad``: tanh'(a) = 1 - t^2, from the output t."""
-    grad -= grad * t * t
-    return grad
+def _activation_grads(activations: FloatArray, kinds: str, hidden: int) -> FloatArray:
+    """The activations' derivatives from their outputs y, for every step at once.
+
+    sigmoid' = y (1 - y) and tanh' = 1 - y^2 = (1 - y)(1 + y): both are
+    ``(1 - y)(y + q)``, with q = 0 for a sigmoid and 1 for a tanh.
+    """
+    q = np.repeat([0.0 if kind == "s" else 1.0 for kind in kinds], hidden)
+    grads: FloatArray = 1 - activations
+    grads *= activations + q.astype(activations.dtype)
+    return grads
 
 
 class Cell:
@@ -115,44 +129,16 @@ class RNNCell(Cell):
         self, grad_hs: FloatArray, hs: FloatArray, cache: Any, weight_hh: FloatArray
     ) -> tuple[FloatArray, FloatArray, States]:
         d_pre = np.empty_like(grad_hs)
+        if self.nonlinearity == "tanh":  # tanh'(a_t) = 1 - h_t^2, every step at once
+            grads = _activation_grads(hs[1:], "t", hs.shape[-1])
+        else:  # relu'(a_t) = 1 where h_t > 0
+            grads = (hs[1:] > 0).astype(hs.dtype)
         dh = np.zeros_like(hs[0])  # dL/dh_T from later steps: none
         for t in range(len(grad_hs) - 1, -1, -1):
             dh += grad_hs[t]  # h_t feeds the output and the next step
-            da = d_pre[t]
-            if self.nonlinearity == "tanh":
-                np.multiply(dh, 1.0, out=da)
-                _times_tanh_grad(da, hs[t + 1])  # dL/da_t = dL/dh_t * (1 - h_t^2)
-            else:
-                np.multiply(dh, hs[t + 1] > 0, out=da)  # relu'(a) = 1 where h_t > 0
-            dh = da @ weight_hh  # dL/dh_{t-1} = dL/da_t W_hh
+            np.multiply(dh, grads[t], out=d_pre[t])  # dL/da_t = dL/dh_t * g'(a_t)
+            dh = d_pre[t] @ weight_hh  # dL/dh_{t-1} = dL/da_t W_hh
         return d_pre, d_pre, (dh,)
-
-
-def _activation_rows(kinds: str, hidden: int, dtype: Any) -> tuple[FloatArray, FloatArray]:
-    """Per gate column, the ``scale`` and ``shift`` that make one ``tanh`` serve every gate.
-
-    ``kinds`` has one letter per gate, ``s`` (sigmoid) or ``t`` (tanh). With
-    sigmoid(a) = tanh(a / 2) / 2 + 1 / 2, a whole row of gates is
-    ``scale * tanh(scale * a) + shift``: scale 1/2 and shift 1/2 for a sigmoid,
-    1 and 0 for a tanh. Halving is exact in binary floating point, so this is
-    the same number as each activation computed on its own block, in three
-    calls over the whole row instead of a dozen over its blocks.
-    """
-    scale = np.repeat([0.5 if kind == "s" else 1.0 for kind in kinds], hidden).astype(dtype)
-    shift = np.repeat([0.5 if kind == "s" else 0.0 for kind in kinds], hidden).astype(dtype)
-    return scale, shift
-
-
-def _activation_grads(activations: FloatArray, kinds: str, hidden: int) -> FloatArray:
-    """The activations' derivatives from their outputs y, for every step at once.
-
-    sigmoid' = y (1 - y) and tanh' = 1 - y^2 = (1 - y)(1 + y): both are
-    ``(1 - y)(y + q)``, with q = 0 for a sigmoid and 1 for a tanh.
-    """
-    q = np.repeat([0.0 if kind == "s" else 1.0 for kind in kinds], hidden)
-    grads: FloatArray = 1 - activations
-    grads *= activations + q.astype(activations.dtype)
-    return grads
 
 
 class LSTMCell(Cell):
@@ -238,6 +224,7 @@ class GRUCell(Cell):
     """
 
     gates = 3
+    kinds = "sst"  # r, z, n: sigmoid, sigmoid, tanh
 
     def fold_bias(self, xw: FloatArray, bias_hh: FloatArray) -> None:
         hidden = len(bias_hh) // 3
@@ -276,6 +263,7 @@ class GRUCell(Cell):
         hidden = hs.shape[-1]
         d_xw = np.empty_like(gates)
         d_hw = np.empty_like(gates)
+        grads = _activation_grads(gates, self.kinds, hidden)  # sigmoid' of r, z; tanh' of n
         dh = np.zeros_like(hs[0])
         for t in range(len(grad_hs) - 1, -1, -1):
             dh += grad_hs[t]
@@ -287,11 +275,11 @@ class GRUCell(Cell):
             dz *= dh
             np.multiply(dh, z, out=dn)
             np.subtract(dh, dn, out=dn)
-            _times_tanh_grad(dn, n)  # dL/d(pre-activation of n)
+            dn *= grads[t, :, 2 * hidden :]  # dL/d(pre-activation of n)
             # n's pre-activation holds r * hn: dL/dr = dn * hn, dL/dhn = dn * r
             np.multiply(dn, hns[t], out=dr)
             np.multiply(dn, r, out=dw[:, 2 * hidden :])
-            _times_sigmoid_grad(dx[:, : 2 * hidden], a[:, : 2 * hidden])
+            dx[:, : 2 * hidden] *= grads[t, :, : 2 * hidden]  # to r's and z's pre-activations
             dw[:, : 2 * hidden] = dx[:, : 2 * hidden]  # r and z sum both terms
             dh *= z  # the direct path z * h_{t-1}
             dh += dw @ weight_hh  # and the path through W_hh
