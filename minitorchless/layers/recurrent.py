@@ -326,8 +326,7 @@ class LSTM(Recurrent):
     c_t = f * c_{t-1} + i * g and h_t = o * tanh(c_t). The outputs are h_t of
     the top layer; the states are pairs ``(h, c)``.
 
-    Args:
-        input_size, hidden_size, num_layers, bias, batch_first, rng, dtype: as ``RNN``'s.
+    The arguments are ``RNN``'s, without ``nonlinearity``.
 
     Shape:
         - inputs: ``(batch, time, input_size)``
@@ -364,8 +363,7 @@ class GRU(Recurrent):
     n = tanh(x_t W_in^T + b_in + r * (h_{t-1} W_hn^T + b_hn)) (the reset gate
     applied after the product, as PyTorch applies it); h_t = (1 - z) * n + z * h_{t-1}.
 
-    Args:
-        input_size, hidden_size, num_layers, bias, batch_first, rng, dtype: as ``RNN``'s.
+    The arguments are ``RNN``'s, without ``nonlinearity``.
 
     Shape:
         - inputs: ``(batch, time, input_size)``
