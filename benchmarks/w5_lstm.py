@@ -69,7 +69,7 @@ def contenders(shape: tuple[int, int, int], hidden: int) -> list[Contender]:
         def theirs() -> Run:
             import torch
 
-            module = torch.nn.LSTM(shape[2], hidden, batch_first=True)
+            module = torch.nn.LSTM(shape[2], hidden, batch_first=True, dtype=torch.float32)
             module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
             inputs = torch.from_numpy(x).requires_grad_()
             grad = torch.from_numpy(grad_output)

@@ -78,9 +78,15 @@ class Cell:
     gates: int = 1
     states: tuple[str, ...] = ("h",)
 
-    def fold_bias(self, xw: FloatArray, bias_hh: FloatArray) -> None:
-        """Add the part of ``b_hh`` that does not depend on the step to ``xw``, in place."""
-        xw += bias_hh
+    def projection(
+        self, weight_ih: FloatArray, bias_ih: FloatArray | None, bias_hh: FloatArray | None
+    ) -> tuple[FloatArray, FloatArray | None]:
+        """The matrix and the bias of the input projection: ``xw = x @ matrix + bias``.
+
+        By default ``W_ih^T`` and ``b_ih + b_hh``: the recurrent bias does not
+        depend on the step, so it joins the projection, added in one pass.
+        """
+        return weight_ih.T, None if bias_ih is None or bias_hh is None else bias_ih + bias_hh
 
     def forward(
         self, xw: FloatArray, initial: States, weight_hh: FloatArray, bias_hh: FloatArray | None
@@ -153,6 +159,14 @@ class LSTMCell(Cell):
     states = ("h", "c")
     kinds = "ssts"  # i, f, g, o: sigmoid, sigmoid, tanh, sigmoid
 
+    def projection(
+        self, weight_ih: FloatArray, bias_ih: FloatArray | None, bias_hh: FloatArray | None
+    ) -> tuple[FloatArray, FloatArray | None]:
+        # the sigmoid gates' blocks halved, for the one tanh of forward (exact: a power of 2)
+        scale = _activation_rows(self.kinds, len(weight_ih) // 4, weight_ih.dtype)[0]
+        matrix, bias = super().projection(weight_ih, bias_ih, bias_hh)
+        return matrix * scale, None if bias is None else bias * scale
+
     def forward(
         self, xw: FloatArray, initial: States, weight_hh: FloatArray, bias_hh: FloatArray | None
     ) -> tuple[FloatArray, Any]:
@@ -163,8 +177,7 @@ class LSTMCell(Cell):
         tanh_cs = np.empty_like(hs[1:])
         hs[0], cs[0] = initial
         scale, shift = _activation_rows(self.kinds, hidden, xw.dtype)
-        xw *= scale  # both terms of the pre-activations, pre-scaled for the one tanh
-        recurrent = weight_hh.T * scale
+        recurrent = weight_hh.T * scale  # as the projection, pre-scaled for the one tanh
         gates = xw  # each step's pre-activations become its gates, in place
         product = np.empty((batch, four_hidden), dtype=xw.dtype)
         for t in range(steps):
@@ -226,9 +239,14 @@ class GRUCell(Cell):
     gates = 3
     kinds = "sst"  # r, z, n: sigmoid, sigmoid, tanh
 
-    def fold_bias(self, xw: FloatArray, bias_hh: FloatArray) -> None:
-        hidden = len(bias_hh) // 3
-        xw[..., : 2 * hidden] += bias_hh[: 2 * hidden]  # b_hn stays inside r * (...)
+    def projection(
+        self, weight_ih: FloatArray, bias_ih: FloatArray | None, bias_hh: FloatArray | None
+    ) -> tuple[FloatArray, FloatArray | None]:
+        if bias_ih is None or bias_hh is None:
+            return weight_ih.T, None
+        bias = bias_ih.copy()
+        bias[: 2 * (len(bias) // 3)] += bias_hh[: 2 * (len(bias) // 3)]  # b_hn stays in r * (.)
+        return weight_ih.T, bias
 
     def forward(
         self, xw: FloatArray, initial: States, weight_hh: FloatArray, bias_hh: FloatArray | None

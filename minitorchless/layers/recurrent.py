@@ -158,10 +158,10 @@ class Recurrent(Layer):
         for k in range(self.num_layers):
             weight_ih, weight_hh, bias_ih, bias_hh = self._weights(k)
             # the input projection of every step at once: one matrix product
-            xw = (layer_input.reshape(steps * batch, -1) @ weight_ih.T).reshape(steps, batch, -1)
-            if bias_ih is not None and bias_hh is not None:
-                xw += bias_ih
-                self.cell.fold_bias(xw, bias_hh)
+            matrix, bias = self.cell.projection(weight_ih, bias_ih, bias_hh)
+            xw = (layer_input.reshape(steps * batch, -1) @ matrix).reshape(steps, batch, -1)
+            if bias is not None:
+                xw += bias
             hs, cache = self.cell.forward(xw, tuple(s[k] for s in starting), weight_hh, bias_hh)
             caches.append((layer_input, hs, cache))
             finals.append(self.cell.final(hs, cache))
@@ -209,6 +209,7 @@ class Recurrent(Layer):
     ) -> None:
         """Add dL/dW_ih, dL/dW_hh and the biases' gradients of layer ``k``: a sum over steps."""
         rows = d_xw.shape[-1]
+        same = d_hw is d_xw  # RNN and LSTM: one array for both terms
         d_xw, d_hw = d_xw.reshape(-1, rows), d_hw.reshape(-1, rows)
         p = self._parameters
         weight_ih, weight_hh = p[f"weight_ih_l{k}"], p[f"weight_hh_l{k}"]
@@ -217,9 +218,11 @@ class Recurrent(Layer):
         if weight_hh.requires_grad:  # dL/dW_hh = sum_t d_hw_t^T h_{t-1}
             weight_hh.add_product(d_hw.T, hs[:-1].reshape(len(d_hw), -1))
         if self.bias:
-            for key, d in ((f"bias_ih_l{k}", d_xw), (f"bias_hh_l{k}", d_hw)):
+            sum_xw = d_xw.sum(axis=0)
+            sum_hw = sum_xw if same else d_hw.sum(axis=0)
+            for key, total in ((f"bias_ih_l{k}", sum_xw), (f"bias_hh_l{k}", sum_hw)):
                 if p[key].requires_grad:
-                    p[key].grad += d.sum(axis=0)
+                    p[key].grad += total
 
     # ----------------------------------------------------------------- shapes
     def output_shape(self, input_shape: ShapeSpec) -> Shape:
