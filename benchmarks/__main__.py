@@ -16,10 +16,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import machine, memory, report, w1_classic, w2_mnist, w3_scaling, w4_conv
+from benchmarks import (
+    machine,
+    memory,
+    report,
+    w1_classic,
+    w2_mnist,
+    w3_scaling,
+    w4_conv,
+    w5_lstm,
+)
 from benchmarks.report import Section
 
-WORKLOADS = ("w1", "w2", "w3", "w4", "memory")
+WORKLOADS = ("w1", "w2", "w3", "w4", "w5", "memory")
 
 
 def _parse() -> argparse.Namespace:
@@ -83,6 +92,7 @@ def main() -> None:
         "w2": lambda: w2_mnist.run(quick=args.quick, rounds=args.rounds),
         "w3": lambda: w3_scaling.run(quick=args.quick, rounds=args.rounds),
         "w4": lambda: w4_conv.run(quick=args.quick, rounds=args.rounds),
+        "w5": lambda: w5_lstm.run(quick=args.quick, rounds=args.rounds),
         "memory": lambda: memory.run(quick=args.quick, threads=args.threads),
     }
     description = machine.describe()

@@ -24,9 +24,13 @@ __all__ = [
     "Concatenate",
     "GlobalAvgPool2d",
     "GraphModule",
+    "LastStep",
     "Parallel",
     "Reshape",
     "Residual",
+    "SequenceGRU",
+    "SequenceLSTM",
+    "SequenceRNN",
 ]
 
 
@@ -126,3 +130,36 @@ class GlobalAvgPool2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mean(dim=(2, 3))
+
+
+# ---- recurrent layers
+class _WholeSequence:
+    """Mixin: return the output sequence only, as ``mtl.RNN``/``LSTM``/``GRU`` return it.
+
+    ``torch.nn``'s recurrent modules return ``(outputs, final state)``, which a
+    ``Sequential`` cannot pass on. Subclassing (rather than wrapping) keeps the
+    parameter names (``weight_ih_l0``...) exactly PyTorch's.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs, _ = super().forward(x)  # type: ignore[misc]
+        return outputs
+
+
+class SequenceRNN(_WholeSequence, nn.RNN):
+    """``torch.nn.RNN`` returning the output sequence only, as ``mtl.RNN``."""
+
+
+class SequenceLSTM(_WholeSequence, nn.LSTM):
+    """``torch.nn.LSTM`` returning the output sequence only, as ``mtl.LSTM``."""
+
+
+class SequenceGRU(_WholeSequence, nn.GRU):
+    """``torch.nn.GRU`` returning the output sequence only, as ``mtl.GRU``."""
+
+
+class LastStep(nn.Module):
+    """The last step of each ``(batch, time, features)`` sequence, as ``mtl.LastStep``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, -1]

@@ -23,9 +23,11 @@ from minitorchless.layers.dense import Dense
 from minitorchless.layers.dropout import Dropout, Dropout2d
 from minitorchless.layers.embedding import Embedding
 from minitorchless.layers.graph import Graph
+from minitorchless.layers.last_step import LastStep
 from minitorchless.layers.layer_norm import LayerNorm
 from minitorchless.layers.merge import Add, Concatenate
 from minitorchless.layers.pooling import AvgPool1d, AvgPool2d, GlobalAvgPool2d, MaxPool1d, MaxPool2d
+from minitorchless.layers.recurrent import GRU, LSTM, RNN, Recurrent
 from minitorchless.layers.reshape import Flatten, Reshape
 from minitorchless.layers.sequential import Sequential
 from minitorchless.layers.smooth_activations import ELU, GELU, SiLU, Softplus
@@ -294,3 +296,35 @@ _register_from(nn.BatchNorm1d, _batch_norm_from_torch(BatchNorm1d))
 _register_from(nn.BatchNorm2d, _batch_norm_from_torch(BatchNorm2d))
 _register_from(mnn.GlobalAvgPool2d, _ignoring_children(lambda m, dtype: GlobalAvgPool2d()))
 _register_from(nn.Dropout2d, _ignoring_children(lambda m, dtype: Dropout2d(m.p)))
+
+
+# ---- recurrent layers
+def _to_recurrent(module_cls: type) -> Any:
+    def build(layer: Recurrent, convert: Convert) -> Any:
+        # the constructor arguments are PyTorch's, under PyTorch's names
+        arguments = {key: value for key, value in layer.get_config().items() if key != "dtype"}
+        return module_cls(**arguments)
+
+    return build
+
+
+def _from_recurrent(layer_cls: type[Recurrent]) -> Any:
+    def build(module: Any, convert: Callable[[Any], Layer], dtype: Any) -> Layer:
+        keys = ["input_size", "hidden_size", "num_layers", "bias", "batch_first"]
+        if layer_cls is RNN:
+            keys.append("nonlinearity")
+        return layer_cls(**{key: getattr(module, key) for key in keys}, dtype=dtype)
+
+    return build
+
+
+_RECURRENT: list[tuple[type[Recurrent], type]] = [
+    (RNN, mnn.SequenceRNN),
+    (LSTM, mnn.SequenceLSTM),
+    (GRU, mnn.SequenceGRU),
+]
+for _layer_cls, _module_cls in _RECURRENT:
+    register_torch_module(_layer_cls)(_to_recurrent(_module_cls))
+    _register_from(_module_cls, _from_recurrent(_layer_cls))
+register_torch_module(LastStep)(_stateless(lambda layer: mnn.LastStep()))
+_register_from(mnn.LastStep, _ignoring_children(lambda m, dtype: LastStep()))

@@ -18,6 +18,7 @@ from minitorchless.layers.dense import Dense
 from minitorchless.layers.dropout import Dropout, Dropout2d
 from minitorchless.layers.embedding import Embedding
 from minitorchless.layers.graph import Graph
+from minitorchless.layers.last_step import LastStep
 from minitorchless.layers.layer_norm import LayerNorm
 from minitorchless.layers.merge import Add, Concatenate, Merge
 from minitorchless.layers.pooling import (
@@ -27,6 +28,7 @@ from minitorchless.layers.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from minitorchless.layers.recurrent import GRU, LSTM, RNN
 from minitorchless.layers.reshape import Flatten, Reshape
 from minitorchless.layers.sequential import Sequential
 from minitorchless.layers.smooth_activations import ELU, GELU, SiLU, Softplus
@@ -34,6 +36,9 @@ from minitorchless.layers.smooth_activations import ELU, GELU, SiLU, Softplus
 __all__ = [
     "ELU",
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "Activation",
     "Add",
     "Concatenate",
@@ -46,6 +51,7 @@ __all__ = [
     "Graph",
     "GraphBuilder",
     "Identity",
+    "LastStep",
     "Layer",
     "LayerNorm",
     "LeakyReLU",

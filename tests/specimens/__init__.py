@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 import minitorchless as mtl
-from specimens import conv, core, pooling, shaping, smooth_activations
+from specimens import conv, core, pooling, recurrent, shaping, smooth_activations
 from specimens.base import Specimen
 
 __all__ = ["SPECIMENS", "Specimen", "build", "layer_types"]
@@ -31,6 +31,7 @@ SPECIMENS: dict[str, Specimen] = {
     **smooth_activations.ROWS,
     **conv.ROWS,
     **pooling.ROWS,
+    **recurrent.ROWS,
 }
 """Every row, by name: one module per family of layers adds its ``ROWS``."""
 

@@ -19,6 +19,7 @@ The ``onnx`` package is imported only when exporting (the ``onnx`` extra).
 from minitorchless.interop.onnx import conv as conv
 from minitorchless.interop.onnx import core as core
 from minitorchless.interop.onnx import pooling as pooling
+from minitorchless.interop.onnx import recurrent as recurrent
 from minitorchless.interop.onnx import smooth_activations as smooth_activations
 from minitorchless.interop.onnx import tensor_layers as tensor_layers
 from minitorchless.interop.onnx.builder import (
