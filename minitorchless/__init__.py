@@ -169,3 +169,24 @@ __all__ = [
     "to_torch",
     "to_torch_state_dict",
 ]
+
+# --- optimizers, schedules and gradient clipping for resumable training ---
+from minitorchless.optim import (
+    Adagrad,
+    LinearLR,
+    OneCycleLR,
+    ReduceLROnPlateau,
+    SequentialLR,
+    clip_grad_norm,
+    clip_grad_value,
+)
+
+__all__ += [
+    "Adagrad",
+    "LinearLR",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
+    "SequentialLR",
+    "clip_grad_norm",
+    "clip_grad_value",
+]
