@@ -89,8 +89,9 @@ def clip_grad_norm(
         )
     coefficient = max_norm / (total + 1e-6)
     if not coefficient >= 1:  # also when NaN, which spreads to every gradient as in PyTorch
-        for parameter in params:
-            parameter.grad *= coefficient
+        with np.errstate(invalid="ignore"):  # inf * 0 is NaN there too: no warning
+            for parameter in params:
+                parameter.grad *= coefficient
     return total
 
 
