@@ -27,12 +27,14 @@ def _trainable(owner: str, parameters: Parameter | Iterable[Parameter]) -> list[
     return [item for item in items if item.requires_grad]
 
 
-def _norm_type(value: Any) -> float:
+def _at_least(name: str, value: Any, *, allow_zero: bool) -> float:
+    """``value`` as a float if it is a number > 0 (>= 0 with ``allow_zero``); inf is allowed."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"clip_grad_norm: norm_type must be a number, received {value!r}")
+        raise TypeError(f"clip_grad_norm: {name} must be a number, received {value!r}")
     number = float(value)
-    if not number > 0:  # also refuses NaN
-        raise ValueError(f"clip_grad_norm: norm_type must be > 0 or inf, received {value!r}")
+    if not (number >= 0 if allow_zero else number > 0):  # also refuses NaN
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"clip_grad_norm: {name} must be {bound} or inf, received {value!r}")
     return number
 
 
@@ -64,7 +66,7 @@ def clip_grad_norm(
 
     Args:
         parameters: The parameters whose gradients to clip, or one parameter.
-        max_norm: The largest total norm, >= 0.
+        max_norm: The largest total norm, >= 0; ``math.inf`` only measures it.
         norm_type: The order of the norm, > 0; ``math.inf`` for the largest
             absolute entry.
         error_if_nonfinite: Raise rather than scale when the total norm is
@@ -78,8 +80,8 @@ def clip_grad_norm(
             not finite and ``error_if_nonfinite`` is set.
     """
     params = _trainable("clip_grad_norm", parameters)
-    max_norm = positive_float("clip_grad_norm", "max_norm", max_norm, allow_zero=True)
-    order = _norm_type(norm_type)
+    max_norm = _at_least("max_norm", max_norm, allow_zero=True)  # inf: measure, never clip
+    order = _at_least("norm_type", norm_type, allow_zero=False)
     norms = np.array([_vector_norm(parameter.grad, order) for parameter in params])
     total = _vector_norm(norms, order)
     if error_if_nonfinite and not math.isfinite(total):

@@ -60,7 +60,7 @@ class OneCycleLR(LRScheduler):
         *LRScheduler._state_keys,
         "total_steps",
         "pct_start",
-        "anneal_strategy",
+        "_anneal_func_type",
         "cycle_momentum",
         "use_beta1",
     )
@@ -87,7 +87,7 @@ class OneCycleLR(LRScheduler):
             raise ValueError(
                 f"{name}: anneal_strategy must be 'cos' or 'linear', received {anneal_strategy!r}"
             )
-        self.anneal_strategy = anneal_strategy
+        self._anneal_func_type = anneal_strategy  # PyTorch's name, in the state dict
         peaks = _per_group(name, "max_lr", max_lr, len(groups))
         div = positive_float(name, "div_factor", div_factor)
         final_div = positive_float(name, "final_div_factor", final_div_factor)
@@ -118,7 +118,7 @@ class OneCycleLR(LRScheduler):
         return "max_lr", "min_lr", (epoch - peak_step) / (self.total_steps - 1 - peak_step)
 
     def _anneal(self, start: float, end: float, progress: float) -> float:
-        if self.anneal_strategy == "cos":
+        if self._anneal_func_type == "cos":
             return end + (start - end) / 2.0 * (math.cos(math.pi * progress) + 1)
         return (end - start) * progress + start
 

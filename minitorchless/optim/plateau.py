@@ -112,16 +112,19 @@ class ReduceLROnPlateau:
             bound = best - self.threshold if self.mode == "min" else best + self.threshold
         return value < bound if self.mode == "min" else value > bound
 
-    def step(self, metrics: float) -> None:
+    def step(self, metrics: float | None = None) -> None:
         """Take one value of the monitored metric, and lower the rates if it has stalled.
 
         Raises:
-            TypeError: ``metrics`` is not a number (the monitored value is required).
+            TypeError: ``metrics`` is not a number. It has a default only so
+                that a caller that steps schedules without a value (as ``fit``
+                does with ``callbacks=[schedule]``) gets this message.
         """
         if isinstance(metrics, bool) or not isinstance(metrics, numbers.Real):
             raise TypeError(
                 "ReduceLROnPlateau: step(metrics) needs the monitored value as a number, "
-                f"received {metrics!r}"
+                f"received {metrics!r}; with fit, call it from a callback's on_epoch_end "
+                "with logs['val_loss'] (see docs/training.md)"
             )
         value = float(metrics)
         self.last_epoch += 1

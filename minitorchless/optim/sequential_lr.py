@@ -38,6 +38,8 @@ class SequentialLR(LRScheduler):
             optimizer, or the milestones do not fit the schedules.
     """
 
+    _state_keys = ("_milestones", "last_epoch", "_last_lr")  # PyTorch's, with _schedulers
+
     def __init__(
         self,
         optimizer: Optimizer,
@@ -87,13 +89,8 @@ class SequentialLR(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """Its own counters and the state dict of each inner schedule, under ``_schedulers``."""
-        return {
-            "_milestones": list(self._milestones),
-            "last_epoch": self.last_epoch,
-            "_last_lr": list(self._last_lr),
-            "base_lrs": list(self.base_lrs),
-            "_schedulers": [schedule.state_dict() for schedule in self._schedulers],
-        }
+        inner = [schedule.state_dict() for schedule in self._schedulers]
+        return {**super().state_dict(), "_schedulers": inner}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Take the state saved by ``state_dict()``, the inner schedules' included.
@@ -111,10 +108,8 @@ class SequentialLR(LRScheduler):
                 f"this one {len(self._schedulers)}"
             )
         own = {key: value for key, value in state_dict.items() if key != "_schedulers"}
-        # check everything on copies first, so a refusal leaves every schedule as it was
-        checks: list[tuple[object, tuple[str, ...], Any]] = [
-            (self, ("_milestones", *self._state_keys), own)
-        ]
+        # check everything first, so a refusal leaves every schedule as it was
+        checks: list[tuple[object, tuple[str, ...], Any]] = [(self, self._state_keys, own)]
         checks += [(s, s._state_keys, d) for s, d in zip(self._schedulers, inner, strict=True)]
         for owner, keys, state in checks:
             load_attributes(owner, keys, state, check_only=True)
