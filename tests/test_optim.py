@@ -35,7 +35,7 @@ CASES: list[tuple[type[mtl.Optimizer], str, dict[str, Any]]] = [
     (mtl.RMSprop, "RMSprop", {"lr": 1e-3, "alpha": 0.5, "eps": 1e-3, "weight_decay": 0.01}),
 ]
 IDS = [f"{torch_name}-{kwargs}" for _, torch_name, kwargs in CASES]
-OPTIMIZERS: list[type[mtl.Optimizer]] = [mtl.SGD, mtl.Adam, mtl.AdamW, mtl.RMSprop]
+OPTIMIZERS: list[type[mtl.Optimizer]] = [mtl.SGD, mtl.Adam, mtl.AdamW, mtl.RMSprop, mtl.Adagrad]
 
 
 def _problem(seed: int = 0) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:

@@ -8,11 +8,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_optim import STEPS, _problem  # weights, and gradients over four decades
 
 import minitorchless as mtl
-
-SHAPES = [(3, 4), (4,), (2, 3)]
-STEPS = 20
 
 # (our class, torch.optim class name, keyword arguments shared by both)
 CASES: list[tuple[type[mtl.Optimizer], str, dict[str, Any]]] = [
@@ -36,17 +34,6 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "RMSprop": {"lr": 3e-2, "alpha": 0.9, "centered": False},
     "Adagrad": {"lr": 0.05, "weight_decay": 0.0, "lr_decay": 0.1},
 }
-
-
-def _problem(seed: int = 0) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
-    """Initial weights and a sequence of gradients whose scales span four decades."""
-    rng = np.random.default_rng(seed)
-    initial = [rng.standard_normal(shape) for shape in SHAPES]
-    grads = [
-        [rng.standard_normal(shape) * 10 ** rng.uniform(-3, 1) for shape in SHAPES]
-        for _ in range(STEPS)
-    ]
-    return initial, grads
 
 
 def _groups(params: list[Any], torch_name: str) -> list[dict[str, Any]]:
@@ -104,7 +91,8 @@ def test_matches_torch_step_by_step(
     for index, slots in state["state"].items():
         assert slots.keys() == torch_state["state"][index].keys()
         for key, value in slots.items():
-            np.testing.assert_allclose(value, torch_state["state"][index][key].numpy(), rtol=1e-12)
+            expected = torch_state["state"][index][key].numpy()
+            np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-14, err_msg=key)
 
 
 def test_adagrad_defaults_follow_torch() -> None:

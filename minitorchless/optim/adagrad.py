@@ -69,11 +69,6 @@ class Adagrad(Optimizer):
         keys = ("lr_decay", "weight_decay", "initial_accumulator_value", "eps")
         self._non_negative(group, label, *keys)
 
-    def step(self) -> None:
-        for group in self.param_groups:
-            for parameter in self._trainable(group):
-                self._update(parameter, group)
-
     def _update(self, parameter: Parameter, group: dict[str, Any]) -> None:
         slots = self.state.setdefault(parameter, {})
         if "sum" not in slots:

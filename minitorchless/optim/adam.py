@@ -85,11 +85,6 @@ class Adam(Optimizer):
         )
         group["amsgrad"] = bool(group["amsgrad"])
 
-    def step(self) -> None:
-        for group in self.param_groups:
-            for parameter in self._trainable(group):
-                self._update(parameter, group)
-
     def _update(self, parameter: Parameter, group: dict[str, Any]) -> None:
         lr, weight_decay = group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]

@@ -195,9 +195,15 @@ class Optimizer(ABC):
         """
         self.state.clear()
 
-    @abstractmethod
     def step(self) -> None:
         """Update every trainable parameter once from its current gradient."""
+        for group in self.param_groups:
+            for parameter in self._trainable(group):
+                self._update(parameter, group)
+
+    @abstractmethod
+    def _update(self, parameter: Parameter, group: dict[str, Any]) -> None:
+        """Update one parameter with its group's hyper-parameters."""
 
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's state in PyTorch's layout, every array copied.

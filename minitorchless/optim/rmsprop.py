@@ -72,11 +72,6 @@ class RMSprop(Optimizer):
         self._non_negative(group, label, "eps", "weight_decay", "momentum")
         group["centered"] = bool(group["centered"])
 
-    def step(self) -> None:
-        for group in self.param_groups:
-            for parameter in self._trainable(group):
-                self._update(parameter, group)
-
     def _update(self, parameter: Parameter, group: dict[str, Any]) -> None:
         alpha, weight_decay, momentum = group["alpha"], group["weight_decay"], group["momentum"]
         slots = self.state.setdefault(parameter, {})

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from minitorchless.optim.base import GroupOption, Optimizer
+from minitorchless.parameter import Parameter
 
 __all__ = ["SGD"]
 
@@ -60,40 +61,33 @@ class SGD(Optimizer):
                 f"SGD: {label('nesterov')}=True needs momentum > 0, received momentum=0"
             )
 
-    def step(self) -> None:
-        for group in self.param_groups:
-            if group["momentum"] or group["weight_decay"]:
-                self._step_with_momentum(group)
-                continue
-            lr = group["lr"]
-            for parameter in self._trainable(group):
-                # w <- w - lr * grad. The product is a temporary that lives during the
-                # step only: a kept work array would add its size to the peak memory
-                # of forward and backward, for no gain in speed (measured). A Python
-                # float times a float32 array stays float32.
-                parameter.value -= lr * parameter.grad
-
-    def _step_with_momentum(self, group: dict[str, Any]) -> None:
+    def _update(self, parameter: Parameter, group: dict[str, Any]) -> None:
         lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
-        for parameter in self._trainable(group):
-            grad = parameter.grad  # read only: backward owns it
-            if weight_decay:
-                grad = self._l2_gradient(parameter, weight_decay, 0)  # g = grad + wd * w
-            if momentum:
-                slots = self.state.setdefault(parameter, {})
-                velocity = slots.get("momentum_buffer")
-                if velocity is None:
-                    velocity = slots["momentum_buffer"] = grad.copy()
-                else:
-                    velocity *= momentum
-                    velocity += grad
-                if group["nesterov"]:
-                    # look ahead along the velocity: g = g + momentum * v
-                    ahead = np.multiply(velocity, momentum, out=self._scratch(parameter, 1))
-                    ahead += grad
-                    grad = ahead
-                else:
-                    grad = velocity
-            # w <- w - lr * g, in place; out= keeps the parameter's dtype (float32 stays float32)
-            update = np.multiply(grad, lr, out=self._scratch(parameter))
-            parameter.value -= update
+        if not (momentum or weight_decay):
+            # w <- w - lr * grad. The product is a temporary that lives during the
+            # step only: a kept work array would add its size to the peak memory
+            # of forward and backward, for no gain in speed (measured). A Python
+            # float times a float32 array stays float32.
+            parameter.value -= lr * parameter.grad
+            return
+        grad = parameter.grad  # read only: backward owns it
+        if weight_decay:
+            grad = self._l2_gradient(parameter, weight_decay, 0)  # g = grad + wd * w
+        if momentum:
+            slots = self.state.setdefault(parameter, {})
+            velocity = slots.get("momentum_buffer")
+            if velocity is None:
+                velocity = slots["momentum_buffer"] = grad.copy()
+            else:
+                velocity *= momentum
+                velocity += grad
+            if group["nesterov"]:
+                # look ahead along the velocity: g = g + momentum * v
+                ahead = np.multiply(velocity, momentum, out=self._scratch(parameter, 1))
+                ahead += grad
+                grad = ahead
+            else:
+                grad = velocity
+        # w <- w - lr * g, in place; out= keeps the parameter's dtype (float32 stays float32)
+        update = np.multiply(grad, lr, out=self._scratch(parameter))
+        parameter.value -= update
