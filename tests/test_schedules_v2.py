@@ -132,17 +132,20 @@ def test_state_dict_has_torchs_names(torch: ModuleType, name: str) -> None:
         assert set(inner) <= _closed_form_keys(torch_inner)
 
 
-def _run(name: str, stop: int | None) -> list[list[float]]:
-    """Rates per step over STEPS steps; with ``stop``, saved there and resumed in new objects."""
+def _run(name: str, stop: int | None, optimizer_first: bool = False) -> list[list[float]]:
+    """Rates per step over STEPS steps; with ``stop``, saved there and resumed in new objects.
 
-    def build() -> tuple[mtl.Optimizer, Any]:
+    ``optimizer_first`` loads the optimizer's state before the schedule is built.
+    """
+
+    def optimizer_only() -> mtl.Optimizer:
         params = [mtl.Parameter(np.zeros(3)), mtl.Parameter(np.zeros(2))]
-        optimizer = mtl.SGD(
+        return mtl.SGD(
             [{"params": params[:1]}, {"params": params[1:], "lr": 0.02}], lr=0.1, momentum=0.9
         )
-        return optimizer, SCHEDULES[name](mtl, optimizer)
 
-    optimizer, schedule = build()
+    optimizer = optimizer_only()
+    schedule = SCHEDULES[name](mtl, optimizer)
     rates = []
     for step in range(1, STEPS + 1):
         schedule.step()
@@ -150,16 +153,29 @@ def _run(name: str, stop: int | None) -> list[list[float]]:
         if step == stop:
             saved = copy.deepcopy((optimizer.state_dict(), schedule.state_dict()))
             schedule.step()  # a step after the save is lost with the process
-            optimizer, schedule = build()
-            optimizer.load_state_dict(saved[0])
+            optimizer = optimizer_only()
+            if optimizer_first:
+                optimizer.load_state_dict(saved[0])
+            schedule = SCHEDULES[name](mtl, optimizer)
+            if not optimizer_first:
+                optimizer.load_state_dict(saved[0])
             schedule.load_state_dict(saved[1])
+            # the next batch trains with the rates of the save, whatever the order of loading
+            assert [group["lr"] for group in optimizer.param_groups] + [
+                optimizer.momentum
+            ] == rates[-1]
     return rates
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
 @pytest.mark.parametrize("stop", [1, 5, 17])
-def test_resuming_from_state_dicts_is_bit_for_bit(name: str, stop: int) -> None:
-    assert _run(name, stop) == _run(name, None)
+@pytest.mark.parametrize(
+    "optimizer_first", [False, True], ids=["schedule first", "optimizer first"]
+)
+def test_resuming_from_state_dicts_is_bit_for_bit(
+    name: str, stop: int, optimizer_first: bool
+) -> None:
+    assert _run(name, stop, optimizer_first) == _run(name, None)
 
 
 # ---------------------------------------------------------- ReduceLROnPlateau

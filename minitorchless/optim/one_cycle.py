@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 from minitorchless._checks import open_fraction, positive_float, positive_int, unit_interval
 from minitorchless.optim.base import Optimizer
-from minitorchless.optim.schedules import LRScheduler, check_optimizer
+from minitorchless.optim.schedules import LRScheduler, check_optimizer, per_group
 
 __all__ = ["OneCycleLR"]
-
-
-def _per_group(owner: str, name: str, value: Any, groups: int) -> list[float]:
-    """One positive value per parameter group, from a number or a sequence of them."""
-    values = list(value) if isinstance(value, Sequence) else [value] * groups
-    if len(values) != groups:
-        raise ValueError(
-            f"{owner}: {name} needs one value per parameter group ({groups}), "
-            f"received {len(values)}"
-        )
-    return [positive_float(owner, name, item) for item in values]
 
 
 class OneCycleLR(LRScheduler):
@@ -88,7 +76,7 @@ class OneCycleLR(LRScheduler):
                 f"{name}: anneal_strategy must be 'cos' or 'linear', received {anneal_strategy!r}"
             )
         self._anneal_func_type = anneal_strategy  # PyTorch's name, in the state dict
-        peaks = _per_group(name, "max_lr", max_lr, len(groups))
+        peaks = per_group(name, "max_lr", max_lr, len(groups), allow_zero=False)
         div = positive_float(name, "div_factor", div_factor)
         final_div = positive_float(name, "final_div_factor", final_div_factor)
         self.cycle_momentum = bool(cycle_momentum)

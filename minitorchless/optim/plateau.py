@@ -9,7 +9,12 @@ from typing import Any
 
 from minitorchless._checks import non_negative_int, positive_float
 from minitorchless.optim.base import Optimizer
-from minitorchless.optim.schedules import check_optimizer, export_attributes, load_attributes
+from minitorchless.optim.schedules import (
+    check_optimizer,
+    export_attributes,
+    load_attributes,
+    per_group,
+)
 
 __all__ = ["ReduceLROnPlateau"]
 
@@ -88,13 +93,7 @@ class ReduceLROnPlateau:
         self.threshold = positive_float(name, "threshold", threshold, allow_zero=True)
         self.cooldown = non_negative_int(name, "cooldown", cooldown)
         groups = len(optimizer.param_groups)
-        lows = list(min_lr) if isinstance(min_lr, Sequence) else [min_lr] * groups
-        if len(lows) != groups:
-            raise ValueError(
-                f"{name}: min_lr needs one value per parameter group ({groups}), "
-                f"received {len(lows)}"
-            )
-        self.min_lrs = [positive_float(name, "min_lr", low, allow_zero=True) for low in lows]
+        self.min_lrs = per_group(name, "min_lr", min_lr, groups, allow_zero=True)
         self.eps = positive_float(name, "eps", eps, allow_zero=True)
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from minitorchless._checks import positive_float, positive_int, unit_interval
@@ -36,6 +36,7 @@ __all__ = [
     "check_optimizer",
     "export_attributes",
     "load_attributes",
+    "per_group",
 ]
 
 
@@ -44,6 +45,21 @@ def check_optimizer(owner: str, optimizer: Any) -> Optimizer:
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{owner}: expected an Optimizer, received {type(optimizer).__name__}")
     return optimizer
+
+
+def per_group(owner: str, name: str, value: Any, groups: int, *, allow_zero: bool) -> list[float]:
+    """One value per parameter group, from one number for all or a sequence of them.
+
+    Raises:
+        ValueError: a sequence of the wrong length, or a value out of range.
+    """
+    values = list(value) if isinstance(value, Sequence) else [value] * groups
+    if len(values) != groups:
+        raise ValueError(
+            f"{owner}: {name} needs one value per parameter group ({groups}), "
+            f"received {len(values)}"
+        )
+    return [positive_float(owner, name, item, allow_zero=allow_zero) for item in values]
 
 
 def _copy(value: Any) -> Any:
@@ -169,16 +185,21 @@ class LRScheduler(ABC):
         return export_attributes(self, self._state_keys)
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Take the state saved by ``state_dict()``; the optimizer's rates are its own state.
+        """Take the state saved by ``state_dict()``, and set the rates for its step again.
 
-        Load the optimizer's state dict too: it holds the rates the schedule
-        last set. Everything is checked before anything changes.
+        Load the optimizer's state dict too (it holds the groups'
+        ``initial_lr`` and the other hyper-parameters). The rates are a closed
+        form in the step, so setting them again changes nothing when the
+        optimizer was loaded first, and puts them right when the schedule was
+        built after it (building sets the rates for step 0). Everything is
+        checked before anything changes.
 
         Raises:
             TypeError, ValueError: a key is missing or unknown, or a value does not
                 fit (another number of parameter groups, say).
         """
         load_attributes(self, self._state_keys, state_dict)
+        self._apply(self.last_epoch)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_lrs={self.base_lrs}, last_epoch={self.last_epoch})"

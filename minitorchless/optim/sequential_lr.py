@@ -115,3 +115,4 @@ class SequentialLR(LRScheduler):
             load_attributes(owner, keys, state, check_only=True)
         for owner, keys, state in checks:
             load_attributes(owner, keys, state)
+        self._apply(self.last_epoch)
