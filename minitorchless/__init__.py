@@ -201,3 +201,24 @@ __all__ += [
     "MaxPool1d",
     "MaxPool2d",
 ]
+
+# --- optimizers, schedules and gradient clipping for resumable training ---
+from minitorchless.optim import (
+    Adagrad,
+    LinearLR,
+    OneCycleLR,
+    ReduceLROnPlateau,
+    SequentialLR,
+    clip_grad_norm,
+    clip_grad_value,
+)
+
+__all__ += [
+    "Adagrad",
+    "LinearLR",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
+    "SequentialLR",
+    "clip_grad_norm",
+    "clip_grad_value",
+]

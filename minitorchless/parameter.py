@@ -22,8 +22,9 @@ class Parameter:
     Args:
         value: The initial values. Must be a floating array; it is not copied.
         requires_grad: Whether training changes it. A frozen parameter
-            (``False``) is left out of ``Layer.parameters()`` (so optimizers
-            never see it) and its layer skips computing its gradient.
+            (``False``) is left out of ``Layer.parameters()``, its layer skips
+            computing its gradient, and an optimizer that holds it gives it no
+            update and no state while it stays frozen.
     """
 
     __slots__ = ("_grad", "_zero_pending", "requires_grad", "value")

@@ -34,6 +34,9 @@ OPTIMIZERS: dict[str, Callable[[list[mtl.Parameter]], mtl.Optimizer]] = {
     "Adam(amsgrad, weight_decay)": lambda p: mtl.Adam(p, lr=1e-3, amsgrad=True, weight_decay=1e-2),
     "AdamW": lambda p: mtl.AdamW(p, lr=1e-3),
     "RMSprop": lambda p: mtl.RMSprop(p, lr=1e-3),
+    "Adagrad(lr_decay, weight_decay)": lambda p: mtl.Adagrad(
+        p, lr=1e-2, lr_decay=1e-3, weight_decay=1e-2, initial_accumulator_value=0.1
+    ),
     "RMSprop(centered, momentum, weight_decay)": lambda p: mtl.RMSprop(
         p, lr=1e-3, centered=True, momentum=0.9, weight_decay=1e-2
     ),

@@ -52,7 +52,7 @@ def test_matches_torch_for_30_epochs(torch: ModuleType, name: str) -> None:
     weight = torch.zeros(3, requires_grad=True)
     torch_optimizer = torch.optim.SGD([weight], lr=0.1)
     reference = getattr(torch.optim.lr_scheduler, torch_name)(torch_optimizer, **kwargs)
-    assert schedule.get_last_lr() == reference.get_last_lr()[0] == optimizer.lr == 0.1
+    assert schedule.get_last_lr() == reference.get_last_lr() == [optimizer.lr] == [0.1]
     for epoch in range(1, EPOCHS + 1):
         weight.grad = torch.zeros(3)
         torch_optimizer.step()  # torch expects an optimizer step before each schedule step
@@ -60,7 +60,7 @@ def test_matches_torch_for_30_epochs(torch: ModuleType, name: str) -> None:
         schedule.step()
         expected = torch_optimizer.param_groups[0]["lr"]
         assert optimizer.lr == pytest.approx(expected, rel=1e-10, abs=1e-15), f"epoch {epoch}"
-        assert schedule.get_last_lr() == optimizer.lr
+        assert schedule.get_last_lr() == [optimizer.lr]
         assert schedule.last_epoch == epoch
 
 
@@ -76,7 +76,7 @@ def test_closed_forms() -> None:
     exponential = mtl.ExponentialLR(_optimizer(2.0), gamma=0.5)
     for _ in range(3):
         exponential.step()
-    assert exponential.get_last_lr() == pytest.approx(0.25)
+    assert exponential.get_last_lr() == pytest.approx([0.25])
 
     optimizer = _optimizer(1.0)
     cosine = mtl.CosineAnnealingLR(optimizer, T_max=4, eta_min=0.2)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from minitorchless._checks import positive_float
-from minitorchless.optim.base import Optimizer, fraction, running_average
+from minitorchless.optim.base import GroupOption, Optimizer, fraction, running_average
 from minitorchless.parameter import Parameter
 
 __all__ = ["Adam", "AdamW"]
@@ -29,13 +29,17 @@ class Adam(Optimizer):
     ``eps`` is added after the square root of the corrected second moment.
 
     Args:
-        parameters: The parameters to train.
+        parameters: The parameters to train, or a list of parameter groups
+            (dicts with ``"params"`` and any of the arguments below).
         lr: Learning rate, > 0.
         betas: Decay rates ``(beta1, beta2)`` of the moment estimates, each in [0, 1).
         eps: Added to the denominator for numerical stability, >= 0.
         weight_decay: L2 penalty added to the gradient, >= 0; ``None`` means 0
             for Adam and 0.01 for AdamW, PyTorch's defaults.
         amsgrad: Divide by the largest second moment seen so far (the AMSGrad variant).
+
+    State (per parameter): ``step`` (its own count of updates, the ``t``
+    above), ``exp_avg`` (m), ``exp_avg_sq`` (v) and, with amsgrad, ``max_exp_avg_sq``.
 
     Raises:
         ValueError: a hyper-parameter is out of range; the message names it and its value.
@@ -44,10 +48,15 @@ class Adam(Optimizer):
     # Adam adds the decay to the gradient; AdamW shrinks the weights directly
     _decoupled_weight_decay = False
     _default_weight_decay = 0.0  # PyTorch's: 0 for Adam, 0.01 for AdamW
+    _state_names = frozenset({"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"})
+    betas = GroupOption()
+    eps = GroupOption()
+    weight_decay = GroupOption()
+    amsgrad = GroupOption()
 
     def __init__(
         self,
-        parameters: Iterable[Parameter],
+        parameters: Any,
         lr: float = 1e-3,
         *,
         betas: Sequence[float] = (0.9, 0.999),
@@ -55,63 +64,57 @@ class Adam(Optimizer):
         weight_decay: float | None = None,
         amsgrad: bool = False,
     ) -> None:
-        super().__init__(parameters, lr)
-        if weight_decay is None:
-            weight_decay = self._default_weight_decay
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
+        super().__init__(parameters, {**defaults, "amsgrad": amsgrad})
+
+    def _check_group(self, group: dict[str, Any], label: Callable[[str], str]) -> None:
         name = type(self).__name__
+        if group["weight_decay"] is None:
+            group["weight_decay"] = self._default_weight_decay
+        self._non_negative(group, label, "eps", "weight_decay")
         try:
-            beta1, beta2 = betas
+            beta1, beta2 = group["betas"]
         except (TypeError, ValueError):
             raise TypeError(
-                f"{name}: betas must be a pair (beta1, beta2), received {betas!r}"
+                f"{name}: {label('betas')} must be a pair (beta1, beta2), "
+                f"received {group['betas']!r}"
             ) from None
-        self.betas = (fraction(name, "betas[0]", beta1), fraction(name, "betas[1]", beta2))
-        self.eps = positive_float(name, "eps", eps, allow_zero=True)
-        self.weight_decay = positive_float(name, "weight_decay", weight_decay, allow_zero=True)
-        self.amsgrad = bool(amsgrad)
-        self.steps = 0  # t in the bias corrections; every parameter is updated on every step
-
-    def reset_state(self) -> None:
-        super().reset_state()
-        self.steps = 0  # the bias corrections start again with the moments
-
-    def step(self) -> None:
-        self.steps += 1
-        beta1, beta2 = self.betas
-        step_size = self.lr / (1 - beta1**self.steps)
-        second_moment_correction = math.sqrt(1 - beta2**self.steps)
-        for parameter in self.params:
-            work = self._scratch(parameter)
-            grad = parameter.grad  # read only: backward owns it
-            if self.weight_decay and self._decoupled_weight_decay:
-                parameter.value *= 1 - self.lr * self.weight_decay  # w <- w - lr * wd * w
-            elif self.weight_decay:
-                grad = self._l2_gradient(parameter, self.weight_decay, 0)  # g = grad + wd * w
-
-            exp_avg = self._buffer(parameter, "exp_avg")
-            exp_avg_sq = self._buffer(parameter, "exp_avg_sq")
-            running_average(exp_avg, grad, beta1)  # m <- beta1 m + (1 - beta1) g
-            # v <- beta2 v + (1 - beta2) g^2 (g may live in the work array: it is no longer needed)
-            running_average(exp_avg_sq, np.multiply(grad, grad, out=work), beta2)
-            if self.amsgrad:
-                max_exp_avg_sq = self._buffer(parameter, "max_exp_avg_sq")
-                np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-                exp_avg_sq = max_exp_avg_sq
-
-            # w <- w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-            denominator = np.sqrt(exp_avg_sq, out=work)
-            denominator /= second_moment_correction
-            denominator += self.eps
-            update = np.divide(exp_avg, denominator, out=work)
-            update *= step_size
-            parameter.value -= update
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(lr={self.lr}, betas={self.betas}, eps={self.eps}, "
-            f"weight_decay={self.weight_decay}, amsgrad={self.amsgrad}, "
-            f"parameters={len(self.params)})"
+        group["betas"] = (
+            fraction(name, label("betas[0]"), beta1),
+            fraction(name, label("betas[1]"), beta2),
         )
+        group["amsgrad"] = bool(group["amsgrad"])
+
+    def _update(self, parameter: Parameter, group: dict[str, Any]) -> None:
+        lr, weight_decay = group["lr"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        slots = self.state.setdefault(parameter, {})
+        # t in the bias corrections counts this parameter's updates (a frozen one's stop)
+        steps = slots["step"] = slots.get("step", 0) + 1
+        work = self._scratch(parameter)
+        grad = parameter.grad  # read only: backward owns it
+        if weight_decay and self._decoupled_weight_decay:
+            parameter.value *= 1 - lr * weight_decay  # w <- w - lr * wd * w
+        elif weight_decay:
+            grad = self._l2_gradient(parameter, weight_decay, 0)  # g = grad + wd * w
+
+        exp_avg = self._buffer(parameter, "exp_avg")
+        exp_avg_sq = self._buffer(parameter, "exp_avg_sq")
+        running_average(exp_avg, grad, beta1)  # m <- beta1 m + (1 - beta1) g
+        # v <- beta2 v + (1 - beta2) g^2 (g may live in the work array: it is no longer needed)
+        running_average(exp_avg_sq, np.multiply(grad, grad, out=work), beta2)
+        if group["amsgrad"]:
+            max_exp_avg_sq = self._buffer(parameter, "max_exp_avg_sq")
+            np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+            exp_avg_sq = max_exp_avg_sq
+
+        # w <- w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+        denominator = np.sqrt(exp_avg_sq, out=work)
+        denominator /= math.sqrt(1 - beta2**steps)
+        denominator += group["eps"]
+        update = np.divide(exp_avg, denominator, out=work)
+        update *= lr / (1 - beta1**steps)
+        parameter.value -= update
 
 
 class AdamW(Adam):

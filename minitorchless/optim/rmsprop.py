@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from minitorchless._checks import positive_float
-from minitorchless.optim.base import Optimizer, fraction, running_average
+from minitorchless.optim.base import GroupOption, Optimizer, fraction, running_average
 from minitorchless.parameter import Parameter
 
 __all__ = ["RMSprop"]
@@ -30,7 +30,8 @@ class RMSprop(Optimizer):
     first: it cannot be negative, but rounding can make it so.
 
     Args:
-        parameters: The parameters to train.
+        parameters: The parameters to train, or a list of parameter groups
+            (dicts with ``"params"`` and any of the arguments below).
         lr: Learning rate, > 0.
         alpha: Decay rate of the running averages, in [0, 1).
         eps: Added to the denominator for numerical stability, >= 0.
@@ -38,13 +39,23 @@ class RMSprop(Optimizer):
         momentum: Momentum factor, >= 0.
         centered: Normalize by the running variance instead of the mean square.
 
+    State (per parameter): ``step``, ``square_avg`` (v), ``grad_avg`` (a,
+    centered only) and ``momentum_buffer`` (b, with momentum only).
+
     Raises:
         ValueError: a hyper-parameter is out of range; the message names it and its value.
     """
 
+    alpha = GroupOption()
+    eps = GroupOption()
+    weight_decay = GroupOption()
+    momentum = GroupOption()
+    centered = GroupOption()
+    _state_names = frozenset({"step", "square_avg", "grad_avg", "momentum_buffer"})
+
     def __init__(
         self,
-        parameters: Iterable[Parameter],
+        parameters: Any,
         lr: float = 1e-2,
         *,
         alpha: float = 0.99,
@@ -53,43 +64,45 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
     ) -> None:
-        super().__init__(parameters, lr)
-        self.alpha = fraction("RMSprop", "alpha", alpha)
-        self.eps = positive_float("RMSprop", "eps", eps, allow_zero=True)
-        self.weight_decay = positive_float("RMSprop", "weight_decay", weight_decay, allow_zero=True)
-        self.momentum = positive_float("RMSprop", "momentum", momentum, allow_zero=True)
-        self.centered = bool(centered)
+        defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay}
+        super().__init__(parameters, {**defaults, "momentum": momentum, "centered": centered})
 
-    def step(self) -> None:
-        alpha = self.alpha
-        for parameter in self.params:
-            work = self._scratch(parameter)
-            grad = parameter.grad  # read only: backward owns it
-            if self.weight_decay:
-                grad = self._l2_gradient(parameter, self.weight_decay, 1)  # g = grad + wd * w
+    def _check_group(self, group: dict[str, Any], label: Callable[[str], str]) -> None:
+        group["alpha"] = fraction("RMSprop", label("alpha"), group["alpha"])
+        self._non_negative(group, label, "eps", "weight_decay", "momentum")
+        group["centered"] = bool(group["centered"])
 
-            # v <- alpha v + (1 - alpha) g^2
-            square_avg = self._buffer(parameter, "square_avg")
-            running_average(square_avg, np.multiply(grad, grad, out=work), alpha)
-            if self.centered:
-                # a <- alpha a + (1 - alpha) g
-                grad_avg = self._buffer(parameter, "grad_avg")
-                running_average(grad_avg, grad, alpha)
-                # d <- sqrt(max(v - a^2, 0)) + eps
-                denominator = np.multiply(grad_avg, grad_avg, out=work)
-                np.subtract(square_avg, denominator, out=denominator)
-                np.maximum(denominator, 0, out=denominator)
-                np.sqrt(denominator, out=denominator)
-            else:
-                denominator = np.sqrt(square_avg, out=work)
-            denominator += self.eps
+    def _update(self, parameter: Parameter, group: dict[str, Any]) -> None:
+        alpha, weight_decay, momentum = group["alpha"], group["weight_decay"], group["momentum"]
+        slots = self.state.setdefault(parameter, {})
+        slots["step"] = slots.get("step", 0) + 1  # kept as PyTorch keeps it; the rule needs no t
+        work = self._scratch(parameter)
+        grad = parameter.grad  # read only: backward owns it
+        if weight_decay:
+            grad = self._l2_gradient(parameter, weight_decay, 1)  # g = grad + wd * w
 
-            step = np.divide(grad, denominator, out=work)  # g / d
-            if self.momentum:
-                velocity = self._buffer(parameter, "momentum_buffer")
-                velocity *= self.momentum
-                velocity += step
-                step = np.multiply(velocity, self.lr, out=work)
-            else:
-                step *= self.lr
-            parameter.value -= step
+        # v <- alpha v + (1 - alpha) g^2
+        square_avg = self._buffer(parameter, "square_avg")
+        running_average(square_avg, np.multiply(grad, grad, out=work), alpha)
+        if group["centered"]:
+            # a <- alpha a + (1 - alpha) g
+            grad_avg = self._buffer(parameter, "grad_avg")
+            running_average(grad_avg, grad, alpha)
+            # d <- sqrt(max(v - a^2, 0)) + eps
+            denominator = np.multiply(grad_avg, grad_avg, out=work)
+            np.subtract(square_avg, denominator, out=denominator)
+            np.maximum(denominator, 0, out=denominator)
+            np.sqrt(denominator, out=denominator)
+        else:
+            denominator = np.sqrt(square_avg, out=work)
+        denominator += group["eps"]
+
+        step = np.divide(grad, denominator, out=work)  # g / d
+        if momentum:
+            velocity = self._buffer(parameter, "momentum_buffer")
+            velocity *= momentum
+            velocity += step
+            step = np.multiply(velocity, group["lr"], out=work)
+        else:
+            step *= group["lr"]
+        parameter.value -= step
