@@ -142,10 +142,15 @@ def shape_explosion(depth: int, factors: int = 3) -> bytes:
     return model_file({"layers": layers, "root": inner})
 
 
+def big_declared(kind: str, config: dict[str, Any]) -> bytes:
+    """A tiny file whose architecture declares one ``kind`` layer of ``config``: a huge one."""
+    return model_file({"layers": [layer(kind, config)], "root": 0}, {"weight": np.eye(2)})
+
+
 def big_declared_dense(features: int) -> bytes:
     """A tiny file whose architecture declares a ``features x features`` Dense."""
     config = {"in_features": features, "out_features": features, "bias": False, "dtype": "float64"}
-    return model_file({"layers": [layer("Dense", config)], "root": 0}, {"weight": np.eye(2)})
+    return big_declared("Dense", config)
 
 
 def valid_model_bytes(model: mtl.Layer) -> bytes:
@@ -206,6 +211,10 @@ def battery() -> dict[str, bytes]:
         "huge declared tensor": huge_declared_tensor(),
         "many tensors": many_tensors(12_000),
         "huge declared dense": big_declared_dense(100_000),
+        "huge declared embedding": big_declared(
+            "Embedding", {"num_embeddings": 10**7, "embedding_dim": 10}
+        ),
+        "huge declared layer norm": big_declared("LayerNorm", {"normalized_shape": 10**8}),
         "huge header length": (2**60).to_bytes(8, "little") + b"{}",
         "empty": b"",
         "text": b"hello, I am not a model\n" * 100,

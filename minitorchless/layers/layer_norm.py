@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -183,6 +185,16 @@ class LayerNorm(Layer):
         if self.weight is not None:
             config["dtype"] = str(self.weight.dtype)
         return config
+
+    @classmethod
+    def size_from_config(cls, config: Mapping[str, Any]) -> int | None:
+        try:
+            shape = _normalized_shape(config.get("normalized_shape"))
+        except TypeError:
+            return None  # the constructor refuses it, and says why
+        if not config.get("elementwise_affine", True):
+            return 0
+        return math.prod(shape) * (2 if config.get("bias", True) else 1)
 
     def extra_repr(self) -> str:
         affine = "" if self.elementwise_affine else ", elementwise_affine=False"

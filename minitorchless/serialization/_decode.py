@@ -151,8 +151,10 @@ class _Decoder:
             )
         try:
             layer = cls.from_config(config)
-        except SerializationError:
-            raise  # a limit met by the shape checks inside a container's constructor
+        except (SerializationError, MemoryError):
+            # a limit met by the shape checks inside a container's constructor; or memory
+            # running out, which is never passed off as a fault of the file's
+            raise
         except Exception as err:  # an untrusted config may upset a constructor in any way
             own = (
                 ""
