@@ -442,6 +442,9 @@ def test_no_file_under_1_mb_needs_100_mb(tmp_path: Path) -> None:
         "huge declared dense": "CorruptFileError",
         "huge declared embedding": "CorruptFileError",
         "huge declared layer norm": "CorruptFileError",
+        "huge integers": "CorruptFileError",
+        "many axes": "CorruptFileError",
+        "many axes of a layer norm": "CorruptFileError",
         "empty": "TruncatedFileError",
         "text": "NotAModelFileError",
     }
