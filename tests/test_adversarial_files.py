@@ -15,18 +15,23 @@ The work is counted in lines of Python (see ``work.py``), never timed.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import safetensors.numpy
 from hostile_files import huge_integers, layer, many_axes, model_file, raw_file
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from work import lines_of
 
 import minitorchless as mtl
 from minitorchless.layers.shapes import MAX_RANK, infer_shape
 from minitorchless.serialization import _decode
+from minitorchless.serialization._files import read_safetensors
 
 
 def _write(tmp_path: Path, data: bytes) -> Path:
@@ -182,3 +187,58 @@ def test_no_dtype_in_a_config_makes_a_layer_of_another_kind(tmp_path: Path) -> N
     data = model_file({"layers": [layer("Dense", config)], "root": 0}, {"weight": np.eye(2)})
     with pytest.raises(mtl.CorruptFileError, match="has dtype float64, but the architecture"):
         mtl.load(_write(tmp_path, data))
+
+
+# ------------------------------------------------ any size, in any config
+_MODELS = {
+    "dense stack": lambda: mtl.Sequential(
+        mtl.Dense(3, 4, bias=True),
+        mtl.LayerNorm(4),
+        mtl.Reshape(2, 2),
+        mtl.Flatten(),
+        mtl.Dense(4, 2),
+    ),
+    "embedding": lambda: mtl.Sequential(mtl.Embedding(5, 3), mtl.LayerNorm((1, 3))),
+}
+_SIZES = st.sampled_from([2**20, 2**31, 2**40, 2**63 - 1, 2**64 - 1, 0, -1]) | st.integers(
+    -3, 2**64 - 1
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_size_in_any_config_is_loaded_or_refused_in_bounded_work(
+    data: st.DataObject, tmp_path: Path
+) -> None:
+    """A hostile config may ask any built-in layer for any size: no gigabytes, no long work.
+
+    Integers up to 64 bits go into any argument of any layer; the load must end
+    in a documented error (or a model), within the work a file of its size may
+    cost, and never run out of memory (a ``MemoryError`` would fail the test).
+    """
+    path = tmp_path / "model.safetensors"
+    mtl.save(_MODELS[data.draw(st.sampled_from(sorted(_MODELS)))](), path)
+    metadata, arrays = read_safetensors(path)
+    architecture = json.loads(metadata["architecture"])
+    for _ in range(data.draw(st.integers(1, 3))):
+        entry = data.draw(st.sampled_from(architecture["layers"]))
+        key = data.draw(st.sampled_from(sorted(entry["config"]) or ["extra"]))
+        size = data.draw(_SIZES)
+        entry["config"][key] = data.draw(st.sampled_from([size, size, [size], [size, size]]))
+    text = json.dumps(architecture)
+    safetensors.numpy.save_file(arrays, path, metadata={**metadata, "architecture": text})
+
+    undocumented: list[Exception] = []
+
+    def attempt() -> None:
+        try:
+            mtl.load(path)
+        except mtl.SerializationError:
+            pass
+        except Exception as err:  # a MemoryError above all
+            undocumented.append(err)
+
+    assert lines_of(attempt) <= 40 * path.stat().st_size + 20_000
+    assert undocumented == []
