@@ -142,10 +142,15 @@ def shape_explosion(depth: int, factors: int = 3) -> bytes:
     return model_file({"layers": layers, "root": inner})
 
 
+def big_declared(kind: str, config: dict[str, Any]) -> bytes:
+    """A tiny file whose architecture declares one ``kind`` layer of ``config``: a huge one."""
+    return model_file({"layers": [layer(kind, config)], "root": 0}, {"weight": np.eye(2)})
+
+
 def big_declared_dense(features: int) -> bytes:
     """A tiny file whose architecture declares a ``features x features`` Dense."""
     config = {"in_features": features, "out_features": features, "bias": False, "dtype": "float64"}
-    return model_file({"layers": [layer("Dense", config)], "root": 0}, {"weight": np.eye(2)})
+    return big_declared("Dense", config)
 
 
 def valid_model_bytes(model: mtl.Layer) -> bytes:
@@ -189,6 +194,23 @@ def deep_config(depth: int, kind: str = "Tanh") -> bytes:
     return model_file({"layers": [layer(kind, {"value": value})], "root": 0})
 
 
+def huge_integers(count: int, digits: int = 4000) -> bytes:
+    """A shape of ``count`` integers of ``digits`` digits: costly to convert, multiply and print."""
+    shape = ",".join(["9" * digits] * count)
+    return raw_file(b'{"w":{"dtype":"F64","shape":[%b],"data_offsets":[0,8]}}' % shape.encode())
+
+
+def many_axes(axes: int, then: dict[str, Any] | None = None) -> bytes:
+    """A ``Graph`` declaring an input of ``axes`` axes of 10**19, fed to ``then`` (a Flatten).
+
+    No array has more than 64 axes, but shape inference would multiply them all,
+    in time quadratic in their digits.
+    """
+    sizes = {"$tuple": [10**19] * axes}
+    config = {"inputs": {"x": sizes}, "layers": [ref(0)], "nodes": [["y", 0, "x"]], "outputs": "y"}
+    return model_file({"layers": [then or layer("Flatten"), layer("Graph", config)], "root": 1})
+
+
 def battery() -> dict[str, bytes]:
     """Every worst case above at the largest size under 1 MB, by name."""
     files = {
@@ -205,7 +227,16 @@ def battery() -> dict[str, bytes]:
         "huge string header": huge_string_header(999_000),
         "huge declared tensor": huge_declared_tensor(),
         "many tensors": many_tensors(12_000),
+        "huge integers": huge_integers(240),
+        "many axes": many_axes(45_000),
+        "many axes of a layer norm": model_file(
+            {"layers": [layer("LayerNorm", {"normalized_shape": [10**19] * 45_000})], "root": 0}
+        ),
         "huge declared dense": big_declared_dense(100_000),
+        "huge declared embedding": big_declared(
+            "Embedding", {"num_embeddings": 10**7, "embedding_dim": 10}
+        ),
+        "huge declared layer norm": big_declared("LayerNorm", {"normalized_shape": 10**8}),
         "huge header length": (2**60).to_bytes(8, "little") + b"{}",
         "empty": b"",
         "text": b"hello, I am not a model\n" * 100,

@@ -439,6 +439,12 @@ def test_no_file_under_1_mb_needs_100_mb(tmp_path: Path) -> None:
         "deep chain": "FileLimitError",
         "tiny objects header": "CorruptFileError",  # under the limits: parsed, then refused
         "huge header length": "FileLimitError",
+        "huge declared dense": "CorruptFileError",
+        "huge declared embedding": "CorruptFileError",
+        "huge declared layer norm": "CorruptFileError",
+        "huge integers": "CorruptFileError",
+        "many axes": "CorruptFileError",
+        "many axes of a layer norm": "CorruptFileError",
         "empty": "TruncatedFileError",
         "text": "NotAModelFileError",
     }

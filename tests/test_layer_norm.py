@@ -41,7 +41,13 @@ def test_matches_torch_at_any_rank_and_option(torch: ModuleType, problem: dict[s
     for parameter in layer.parameters():  # not 1 and 0, so that a swap would show
         parameter.value[...] = problem["rng"].uniform(-2, 2, parameter.shape)
     twin = torch.nn.LayerNorm(problem["normalized_shape"], **options)
-    report = compare_with_torch(layer, twin, problem["x"], rtol=1e-10, atol=1e-12)
+    atol = 1e-12
+    if np.prod(problem["normalized_shape"]) == 1:
+        # one value per row: x - mean is exactly 0 here, while torch keeps a rounding
+        # residue of about |x| * machine epsilon, divided by sqrt(eps)
+        residue = np.finfo(np.float64).eps * np.abs(problem["x"]).max() / np.sqrt(problem["eps"])
+        atol += 8 * residue
+    report = compare_with_torch(layer, twin, problem["x"], rtol=1e-10, atol=atol)
     assert set(report.max_abs_error) == {"outputs", "inputs", *dict(layer.named_parameters())}
 
 

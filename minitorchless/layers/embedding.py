@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -179,6 +180,13 @@ class Embedding(Layer):
             "padding_idx": self.padding_idx,
             "dtype": str(self.weight.dtype),
         }
+
+    @classmethod
+    def size_from_config(cls, config: Mapping[str, Any]) -> int | None:
+        rows, columns = config.get("num_embeddings"), config.get("embedding_dim")
+        if not (isinstance(rows, int) and isinstance(columns, int) and rows >= 1 and columns >= 1):
+            return None  # the constructor refuses them, and says why
+        return rows * columns
 
     def extra_repr(self) -> str:
         padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"

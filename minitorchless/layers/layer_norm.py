@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -11,7 +13,7 @@ from minitorchless._checks import as_float_array, check_grad_shape, float_dtype,
 from minitorchless._types import FloatArray
 from minitorchless.errors import ShapeError
 from minitorchless.layers.base import Layer
-from minitorchless.layers.shapes import Shape, ShapeSpec, describe, known_rank, single
+from minitorchless.layers.shapes import MAX_RANK, Shape, ShapeSpec, describe, known_rank, single
 
 __all__ = ["LayerNorm"]
 
@@ -183,6 +185,18 @@ class LayerNorm(Layer):
         if self.weight is not None:
             config["dtype"] = str(self.weight.dtype)
         return config
+
+    @classmethod
+    def size_from_config(cls, config: Mapping[str, Any]) -> int | None:
+        try:
+            shape = _normalized_shape(config.get("normalized_shape"))
+        except TypeError:
+            return None  # the constructor refuses it, and says why
+        if len(shape) > MAX_RANK:
+            return None  # no array has that many axes: NumPy refuses it at once
+        if not config.get("elementwise_affine", True):
+            return 0
+        return math.prod(shape) * (2 if config.get("bias", True) else 1)
 
     def extra_repr(self) -> str:
         affine = "" if self.elementwise_affine else ", elementwise_affine=False"

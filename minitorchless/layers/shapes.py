@@ -28,6 +28,7 @@ from minitorchless.errors import ShapeError
 
 __all__ = [
     "ANY",
+    "MAX_RANK",
     "Shape",
     "ShapeSpec",
     "check_count",
@@ -244,6 +245,24 @@ def _memo_key(shape: ShapeSpec) -> Any:
     return shape
 
 
+MAX_RANK = 32
+"""The most axes a shape may have: NumPy 1's limit (NumPy 2 takes 64).
+
+Checked before a layer infers its output, so that a declared shape of
+thousands of axes, which no array could have, cannot make shape inference
+multiply thousands of sizes.
+"""
+
+
+def _check_rank(layer: Any, input_shape: ShapeSpec) -> None:
+    for shape in input_shape if isinstance(input_shape, list) else [input_shape]:
+        if isinstance(shape, tuple) and len(shape) > MAX_RANK:
+            raise ShapeError(
+                f"{type(layer).__name__} received a shape of {len(shape)} axes, "
+                f"{describe(shape[:4])[:-1]}, ...): NumPy arrays have at most {MAX_RANK}"
+            )
+
+
 def infer_shape(layer: Any, input_shape: ShapeSpec) -> ShapeSpec:
     """``layer.output_shape(input_shape)``, answered once per check for each layer and shape."""
     memo = _MEMO.get()
@@ -253,6 +272,7 @@ def infer_shape(layer: Any, input_shape: ShapeSpec) -> ShapeSpec:
     try:
         key = (id(layer), _memo_key(input_shape))
     except TypeError:
+        _check_rank(layer, input_shape)
         return layer.output_shape(input_shape)
     memo.lookups += 1
     if memo.limit is not None and memo.lookups > memo.limit and memo.refuse is not None:
@@ -260,6 +280,7 @@ def infer_shape(layer: Any, input_shape: ShapeSpec) -> ShapeSpec:
     found = memo.known.get(key)
     if found is None:
         memo.inferences += 1
+        _check_rank(layer, input_shape)
         found = (layer, layer.output_shape(input_shape))
         memo.known[key] = found
     result = found[1]

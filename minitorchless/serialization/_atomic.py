@@ -120,7 +120,10 @@ def write_atomic(path: PathLike, data: bytes) -> None:
     target = os.fsencode(os.fspath(path))
     directory, name = os.path.split(target)
     directory = directory or os.curdir.encode()
-    old = _existing(target)
+    try:
+        old = _existing(target)
+    except (NotADirectoryError, PermissionError) as err:  # a path through a file, or no access
+        _refuse_directory(err, target, directory)
     temporary = _temporary_name(directory, name)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     # a private mode while the data is written; O_EXCL refuses a planted file or link

@@ -145,14 +145,18 @@ class _Decoder:
         config = self._config(index, name, stored)
         declared = self._declared_size(cls, config)
         if declared is not None and declared > self.budget:
+            # a user's size_from_config may answer any int: never print thousands of digits
+            shown = f"{declared:,}" if declared < 10**40 else "more than 10**40"
             raise self.corrupt(
-                f"layer {index} ({name}) declares {declared:,} parameters, far more than "
+                f"layer {index} ({name}) declares {shown} parameters, far more than "
                 f"the file's tensors hold"
             )
         try:
             layer = cls.from_config(config)
-        except SerializationError:
-            raise  # a limit met by the shape checks inside a container's constructor
+        except (SerializationError, MemoryError):
+            # a limit met by the shape checks inside a container's constructor; or memory
+            # running out, which is never passed off as a fault of the file's
+            raise
         except Exception as err:  # an untrusted config may upset a constructor in any way
             own = (
                 ""

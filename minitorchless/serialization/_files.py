@@ -30,6 +30,7 @@ from minitorchless.errors import (
     NotARegularFileError,
     TruncatedFileError,
 )
+from minitorchless.layers.shapes import MAX_RANK
 from minitorchless.serialization import limits
 from minitorchless.serialization._atomic import PathLike, write_atomic
 from minitorchless.serialization._json import parse_json
@@ -63,6 +64,10 @@ _DTYPES: dict[str, np.dtype[Any]] = {
         "U64": "u8",
     }.items()
 }
+
+# no array has more axes than NumPy 1 takes, nor more bytes than an intp counts:
+# the product of the axes, leaving out zeros, times 8 bytes an item at most
+_MAX_ITEMS = (2**63 - 1) // 8
 
 _SNIFF_BYTES = 64  # enough of the start of a file to tell what format it is
 
@@ -107,6 +112,11 @@ def _check_entry(name: str, entry: Any, source: str) -> TensorEntry:
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_natural, offsets))):
         raise CorruptFileError(
             f"{label} has data_offsets {str(offsets)[:80]}; expected [begin, end]"
+        )
+    if len(shape) > MAX_RANK or math.prod(max(size, 1) for size in shape) > _MAX_ITEMS:
+        raise CorruptFileError(
+            f"{label} has shape {str(shape)[:80]}: more than {MAX_RANK} axes, or more values "
+            f"than any array can hold (even with a zero-length axis, NumPy refuses it)"
         )
     begin, end = offsets
     # Python integers cannot overflow, so a hostile shape cannot wrap this product around

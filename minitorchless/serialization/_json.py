@@ -46,12 +46,27 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_MAX_INTEGER_DIGITS = 20  # 2**64 has 20 digits: no size, offset or count in a file needs more
+
+
+def _bounded_int(text: str) -> int:
+    # refused before conversion: turning thousands of digits into an int takes time
+    # quadratic in their number, and every product, sum and message made of it after
+    if len(text.lstrip("-")) > _MAX_INTEGER_DIGITS:
+        raise ValueError(
+            f"the integer {text[:20]}... of {len(text)} digits is beyond 64 bits, which no "
+            f"size in a model file needs"
+        )
+    return int(text)
+
+
 def parse_json(text: str | bytes, what: str, source: str, *, allow_constants: bool = False) -> Any:
     """Parse untrusted JSON, turning every failure into ``CorruptFileError``.
 
     Text that could describe more than ``limits.MAX_JSON_VALUES`` values is
     refused before parsing. Duplicate keys are refused (JSON parsers disagree
-    on which one wins), as are numbers beyond a float's range, and absurd
+    on which one wins), as are numbers beyond a float's range, integers of more
+    than 20 digits (beyond 64 bits, and costly to convert), and absurd
     nesting, which makes the parser recurse too deep, counts as corrupt too.
 
     Args:
@@ -86,6 +101,7 @@ def parse_json(text: str | bytes, what: str, source: str, *, allow_constants: bo
             object_pairs_hook=_unique_keys,
             parse_constant=float if allow_constants else _no_constant,
             parse_float=_finite_float,
+            parse_int=_bounded_int,
         )
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise CorruptFileError(f"{source}: the {what} is not valid JSON: {err}") from err
