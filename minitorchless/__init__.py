@@ -169,3 +169,8 @@ __all__ = [
     "to_torch",
     "to_torch_state_dict",
 ]
+
+# ---- training v2: per-thread eval mode --------------------------------------
+from minitorchless.layers.modes import eval_mode
+
+__all__ += ["eval_mode"]

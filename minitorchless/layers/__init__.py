@@ -51,3 +51,8 @@ __all__ = [
     "Symbol",
     "Tanh",
 ]
+
+# ---- training v2: per-thread eval mode --------------------------------------
+from minitorchless.layers.modes import eval_mode
+
+__all__ += ["eval_mode"]

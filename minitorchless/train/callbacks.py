@@ -62,7 +62,9 @@ class Callback:
             on_epoch_begin(epoch, logs)
             for each batch:
                 on_batch_begin(batch, logs)      # logs: {"batch_size": n}
-                ...forward, loss, backward, optimizer step...
+                ...forward, loss, backward...
+                on_before_step(batch, logs)      # the gradients are ready: edit them
+                ...gradient clipping (clip_grad_norm), optimizer step...
                 on_batch_end(batch, logs)        # + "loss" and each metric
             ...validation...
             on_epoch_end(epoch, logs)            # epoch means, "val_" entries
@@ -130,6 +132,15 @@ class Callback:
     def on_batch_begin(self, batch: int, logs: Logs) -> None:
         """Called before the forward pass of batch ``batch`` (from 0 in each epoch)."""
 
+    def on_before_step(self, batch: int, logs: Logs) -> None:
+        """Called between the backward and the optimizer step of batch ``batch``.
+
+        Every ``parameter.grad`` of ``self.optimizer.params`` holds the batch's
+        gradient: scale, clip or zero it in place (gradient surgery). ``logs``
+        holds the batch's loss and metrics. ``fit(..., clip_grad_norm=...)``
+        clips after this hook, so the bound holds whatever the hook did.
+        """
+
     def on_batch_end(self, batch: int, logs: Logs) -> None:
         """Called after the optimizer step of batch ``batch``, with its loss and metrics."""
 
@@ -158,6 +169,7 @@ class CallbackList:
             callback.set_state(state)
         self._batch_begin = [c for c in self.callbacks if _overrides(c, "on_batch_begin")]
         self._batch_end = [c for c in self.callbacks if _overrides(c, "on_batch_end")]
+        self.before_step = [c for c in self.callbacks if _overrides(c, "on_before_step")]
         self._begun = 0  # how many have had on_train_begin: only those get on_train_end
 
     def __bool__(self) -> bool:
@@ -185,6 +197,10 @@ class CallbackList:
     def on_batch_begin(self, batch: int, logs: Logs) -> None:
         for callback in self._batch_begin:
             callback.on_batch_begin(batch, logs)
+
+    def on_before_step(self, batch: int, logs: Logs) -> None:
+        for callback in self.before_step:
+            callback.on_before_step(batch, logs)
 
     def on_batch_end(self, batch: int, logs: Logs) -> None:
         for callback in self._batch_end:
