@@ -40,6 +40,12 @@ class TrainingState:
         stop_reason: Why training stopped early, in words; ``None`` otherwise.
         params: Other settings of the run (``batch_size``, ``metrics``...).
         history: The History that ``fit`` returns, filled as training goes.
+        initial_epoch: The first epoch the loop runs (set by ``BackupAndRestore``
+            in ``on_train_begin`` when it resumes a run).
+        interrupted: Whether training ended by an exception (Ctrl-C included).
+        callbacks: Every callback of the run, in calling order.
+        rngs: The generators the run draws from, by name (``"shuffle"``).
+        guard: The divergence guard, or ``None``.
     """
 
     model: Layer
@@ -50,6 +56,11 @@ class TrainingState:
     stop_reason: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     history: History = field(default_factory=History)
+    initial_epoch: int = 0
+    interrupted: bool = False
+    callbacks: list[Callback] = field(default_factory=list)
+    rngs: dict[str, Any] = field(default_factory=dict)
+    guard: Any = None
 
 
 class Callback:
@@ -115,6 +126,17 @@ class Callback:
         self.state.stop_requested = True
         if self.state.stop_reason is None:
             self.state.stop_reason = reason
+
+    # -------------------------------------------------------------- backups
+    def backup_state(self) -> dict[str, Any]:
+        """What a resumed run needs of this callback (numbers, strings, arrays, nested).
+
+        ``BackupAndRestore`` stores it after every epoch; the default is nothing.
+        """
+        return {}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Take back what ``backup_state`` gave; called after ``on_train_begin``."""
 
     # --------------------------------------------------------------- hooks
     def on_train_begin(self, logs: Logs) -> None:

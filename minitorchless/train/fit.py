@@ -27,6 +27,7 @@ from minitorchless.train.arguments import (
     check_model_and_loss,
     check_optimizer,
 )
+from minitorchless.train.backup import BackupAndRestore
 from minitorchless.train.callbacks import Callback, CallbackList, TrainingState
 from minitorchless.train.divergence import LossGuard
 from minitorchless.train.history import History
@@ -37,6 +38,8 @@ from minitorchless.train.progress import make_progress
 from minitorchless.train.scheduling import Schedule
 
 __all__ = ["fit"]
+
+_VALIDATION = ("validation_data X_val", "validation_data y_val")
 
 
 def fit(
@@ -158,9 +161,7 @@ def fit(
     data = _training_data(model, loss, (X, y, sample_weight), class_weight)
     data, validation = split_validation(model, data, validation_data, validation_split)
     if validation is not None and validation_data is not None:
-        check_targets(
-            "fit", ("validation_data X_val", "validation_data y_val"), model, loss, validation
-        )
+        check_targets("fit", _VALIDATION, model, loss, validation)
     inputs, targets, _ = data
     batches = _batches(data, batch_size, shuffle, generator("fit", rng))
     settings = {
@@ -172,7 +173,13 @@ def fit(
     }
     state = TrainingState(model, optimizer, epochs, len(batches), params=settings)
     history = state.history = History(settings)
-    everyone = [*user_callbacks, HistoryRecorder(history), *([progress] if progress else [])]
+    # backups run after every callback and the History recorder: they store the epoch as
+    # all of them left it
+    backups = [c for c in user_callbacks if isinstance(c, BackupAndRestore)]
+    others = [c for c in user_callbacks if not isinstance(c, BackupAndRestore)]
+    everyone = [*others, HistoryRecorder(history), *backups, *([progress] if progress else [])]
+    state.callbacks, state.rngs = everyone, {"shuffle": batches.rng}
+    guard = state.guard = LossGuard(optimizer.params, factor) if terminate_on_nan else None
     run = Run(
         model,
         loss,
@@ -184,7 +191,7 @@ def fit(
         CallbackList(everyone, state),
         state,
         history,
-        LossGuard(optimizer.params, factor) if terminate_on_nan else None,
+        guard,
         inputs=len(inputs),
         clip_grad_norm=clip,
     )

@@ -50,7 +50,6 @@ class Run:
         inputs: How many arrays the model takes.
         clip_grad_norm: The bound on the gradients' total norm, or ``None``.
         epoch, batch: Where the loop is (from 0), for messages.
-        start_epoch: The first epoch to run (later than 0 for a resumed run).
     """
 
     model: Layer
@@ -68,7 +67,6 @@ class Run:
     clip_grad_norm: float | None = None
     epoch: int = 0
     batch: int = 0
-    start_epoch: int = 0
 
 
 class HistoryRecorder(Callback):
@@ -187,7 +185,8 @@ def train_epochs(run: Run) -> Logs:
     try:
         run.callbacks.on_train_begin(logs)
         run.model.train()
-        for epoch in range(run.start_epoch, run.state.epochs):
+        # a BackupAndRestore resuming a run has moved initial_epoch on in on_train_begin
+        for epoch in range(run.state.initial_epoch, run.state.epochs):
             epoch_logs = run_epoch(run, epoch)
             if epoch_logs is None:  # diverged: the epoch is not recorded
                 break
@@ -198,6 +197,7 @@ def train_epochs(run: Run) -> Logs:
         # step's: check those once, here, rather than paying a pass every epoch
         _check_last_step(run)
     except BaseException as err:
+        run.state.interrupted = True
         if run.state.stop_reason is None:
             run.state.stop_reason = f"interrupted by {type(err).__name__}"
         raise
