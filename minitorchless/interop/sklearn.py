@@ -284,11 +284,12 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):  # type: ignore[misc]
         random_state: Seeds the initial weights and the shuffling.
         dtype: ``"float64"`` or ``"float32"``, for the built-in network.
         verbose: Passed to :func:`minitorchless.fit` (0: silent).
-        tol, n_iter_no_change: scikit-learn's MLP convergence rule: training has
-            converged once more than ``n_iter_no_change`` epochs in a row each
-            failed to bring the loss ``tol`` below its best. Training runs all
-            ``epochs`` regardless; if the rule never held, ``fit`` warns with
+        tol: scikit-learn's MLP convergence rule: training has converged once
+            more than ``n_iter_no_change`` epochs in a row each failed to bring
+            the loss ``tol`` below its best. Training runs all ``epochs``
+            regardless; if the rule never held, ``fit`` warns with
             ``sklearn.exceptions.ConvergenceWarning``.
+        n_iter_no_change: The number of epochs of that rule, >= 1.
 
     Attributes:
         classes_: The sorted class labels.
@@ -346,8 +347,9 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):  # type: ignore[misc]
         random_state: Seeds the initial weights and the shuffling.
         dtype: ``"float64"`` or ``"float32"``, for the built-in network.
         verbose: Passed to :func:`minitorchless.fit`.
-        tol, n_iter_no_change: The convergence rule, as for the classifier;
-            ``ConvergenceWarning`` when it never held.
+        tol: The convergence rule, as for the classifier; ``ConvergenceWarning``
+            when it never held.
+        n_iter_no_change: The number of epochs of that rule, >= 1.
 
     Attributes:
         model_: The trained minitorchless model.
