@@ -68,6 +68,7 @@ from minitorchless.layers import (
     Softmax,
     Softplus,
     Tanh,
+    eval_mode,
 )
 from minitorchless.losses import (
     BCELoss,
@@ -191,6 +192,7 @@ __all__ = [
     "clip_grad_value",
     "data",
     "draw",
+    "eval_mode",
     "evaluate",
     "explain",
     "export_onnx",

@@ -286,7 +286,7 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
     _check_offline(tmp_path)
     # long signatures are laid out one parameter per line (the docs extra brings a formatter)
     training = re.sub(r"<[^>]+>", "", (tmp_path / "api" / "training" / "index.html").read_text())
-    assert "fit(\n    model: Layer,\n    X: ArrayLike," in training
+    assert "fit(\n    model: Layer,\n    X: ArrayLike" in training
     assert (tmp_path / "notebooks" / "classic-network.ipynb").is_file()  # offered for download
 
 

@@ -26,6 +26,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from minitorchless.interop.sklearn import NeuralNetClassifier, NeuralNetRegressor
 
+# short runs on purpose: their ConvergenceWarning is tested in test_sklearn_convergence.py
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 class Swish(mtl.Layer):
     """A custom layer without parameters: x * sigmoid(x)."""

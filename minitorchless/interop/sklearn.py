@@ -17,7 +17,9 @@ factory: custom layers, graphs, anything that maps ``(batch, in_features)`` to
 from __future__ import annotations
 
 import copy
+import math
 import numbers
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,6 +30,7 @@ from typing_extensions import Self
 try:
     # scikit-learn ships no type hints: its names are Any to mypy (see pyproject.toml)
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as err:  # pragma: no cover - exercised only without the extra
@@ -116,6 +119,8 @@ class _NeuralNet(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no 
         random_state: int | np.random.Generator | np.random.RandomState | None = None,
         dtype: str = "float64",
         verbose: int = 0,
+        tol: float = 1e-4,
+        n_iter_no_change: int = 10,
     ) -> None:
         # scikit-learn's rule: store the arguments untouched, validate them in fit
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -129,6 +134,8 @@ class _NeuralNet(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no 
         self.random_state = random_state
         self.dtype = dtype
         self.verbose = verbose
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
 
     # ------------------------------------------------------------- building
     def _network(self, in_features: int, out_features: int, rng: np.random.Generator) -> Layer:
@@ -196,7 +203,10 @@ class _NeuralNet(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no 
     def _train(
         self, X: NDArray[Any], targets: NDArray[Any], out_features: int, default: type[Loss]
     ) -> None:
-        rng = _generator(type(self).__name__, self.random_state)
+        owner = type(self).__name__
+        tol = positive_float(owner, "tol", self.tol, allow_zero=True)
+        patience = positive_int(owner, "n_iter_no_change", self.n_iter_no_change)
+        rng = _generator(owner, self.random_state)
         model = self._network(X.shape[1], out_features, rng)
         history: History = fit(
             model,
@@ -215,6 +225,30 @@ class _NeuralNet(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no 
         # a run that diverged in its first epoch recorded no loss at all
         self.loss_curve_ = list(history.history.get("loss", []))
         self.n_iter_ = len(history)
+        if not history.diverged:  # a diverged run has had its DivergenceWarning
+            self._warn_unless_converged(tol, patience)
+
+    def _warn_unless_converged(self, tol: float, patience: int) -> None:
+        """Warn as scikit-learn's MLP does unless the loss curve converged by its rule.
+
+        Converged: at some point more than ``n_iter_no_change`` epochs in a row
+        each failed to bring the loss ``tol`` below the best so far.
+        """
+        owner = type(self).__name__
+        best, still = math.inf, 0
+        for value in self.loss_curve_:
+            still = still + 1 if value > best - tol else 0
+            best = min(best, value)
+            if still > patience:
+                return
+        warnings.warn(
+            f"{owner}: training ended after {self.n_iter_} epoch(s) and the loss has not "
+            f"converged yet: it still improved by more than tol={tol:g} within "
+            f"n_iter_no_change={patience} epochs (last loss {self.loss_curve_[-1]:.4g}); "
+            f"raise epochs or learning_rate",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
 
     def _outputs(self, X: ArrayLike) -> NDArray[Any]:
         check_is_fitted(self)
@@ -250,6 +284,12 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):  # type: ignore[misc]
         random_state: Seeds the initial weights and the shuffling.
         dtype: ``"float64"`` or ``"float32"``, for the built-in network.
         verbose: Passed to :func:`minitorchless.fit` (0: silent).
+        tol: scikit-learn's MLP convergence rule: training has converged once
+            more than ``n_iter_no_change`` epochs in a row each failed to bring
+            the loss ``tol`` below its best. Training runs all ``epochs``
+            regardless; if the rule never held, ``fit`` warns with
+            ``sklearn.exceptions.ConvergenceWarning``.
+        n_iter_no_change: The number of epochs of that rule, >= 1.
 
     Attributes:
         classes_: The sorted class labels.
@@ -307,6 +347,9 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):  # type: ignore[misc]
         random_state: Seeds the initial weights and the shuffling.
         dtype: ``"float64"`` or ``"float32"``, for the built-in network.
         verbose: Passed to :func:`minitorchless.fit`.
+        tol: The convergence rule, as for the classifier; ``ConvergenceWarning``
+            when it never held.
+        n_iter_no_change: The number of epochs of that rule, >= 1.
 
     Attributes:
         model_: The trained minitorchless model.

@@ -21,6 +21,7 @@ from minitorchless.layers.graph import Graph
 from minitorchless.layers.last_step import LastStep
 from minitorchless.layers.layer_norm import LayerNorm
 from minitorchless.layers.merge import Add, Concatenate, Merge
+from minitorchless.layers.modes import eval_mode
 from minitorchless.layers.pooling import (
     AvgPool1d,
     AvgPool2d,
@@ -41,13 +42,19 @@ __all__ = [
     "RNN",
     "Activation",
     "Add",
+    "AvgPool1d",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Concatenate",
     "Conv1d",
     "Conv2d",
     "Dense",
     "Dropout",
+    "Dropout2d",
     "Embedding",
     "Flatten",
+    "GlobalAvgPool2d",
     "Graph",
     "GraphBuilder",
     "Identity",
@@ -55,6 +62,8 @@ __all__ = [
     "Layer",
     "LayerNorm",
     "LeakyReLU",
+    "MaxPool1d",
+    "MaxPool2d",
     "Merge",
     "Parallel",
     "ReLU",
@@ -67,16 +76,5 @@ __all__ = [
     "Softplus",
     "Symbol",
     "Tanh",
-]
-
-# --- pooling and normalization ---
-__all__ += [
-    "AvgPool1d",
-    "AvgPool2d",
-    "BatchNorm1d",
-    "BatchNorm2d",
-    "Dropout2d",
-    "GlobalAvgPool2d",
-    "MaxPool1d",
-    "MaxPool2d",
+    "eval_mode",
 ]

@@ -13,6 +13,7 @@ from typing_extensions import Self
 from minitorchless._checks import float_dtype
 from minitorchless.layers._walks import distinct_layers, tree_repr
 from minitorchless.layers.hooks import ForwardHook, HookHandle
+from minitorchless.layers.modes import eval_mode_forced
 from minitorchless.layers.shapes import ANY, ShapeSpec, check_count
 from minitorchless.layers.summary import SummaryRows, print_summary
 from minitorchless.parameter import Buffer, Parameter
@@ -307,6 +308,11 @@ class Layer(ABC):
     def eval(self) -> Self:
         """Switch to evaluation mode: ``train(False)``."""
         return self.train(False)
+
+    @property
+    def training_active(self) -> bool:
+        """``training``, unless this thread runs inside ``mtl.eval_mode()``: what forward obeys."""
+        return self.training and not eval_mode_forced()
 
     # -------------------------------------------------------------- state dicts
     def state_dict(self) -> dict[str, NDArray[Any]]:

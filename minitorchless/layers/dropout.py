@@ -21,8 +21,8 @@ class Dropout(Layer):
 
     The units that are kept are scaled by ``1 / (1 - p)``, so every output has
     the same expected value as its input and nothing needs rescaling at
-    evaluation. In eval mode (``layer.eval()``, ``training`` False) the layer is
-    the identity and returns its inputs themselves.
+    evaluation. In eval mode (``layer.eval()``, or inside ``mtl.eval_mode()`` in the
+    calling thread) the layer is the identity and returns its inputs themselves.
 
     Each training forward draws a fresh mask from the layer's own generator;
     backward lets the gradient through the kept units only, with the same scale.
@@ -48,7 +48,7 @@ class Dropout(Layer):
 
     def forward(self, inputs: ArrayLike) -> FloatArray:
         inputs = as_float_array(self, inputs)
-        if not self.training or self.p == 0:
+        if self.p == 0 or not self.training_active:
             self.save_for_backward(inputs.shape, inputs.dtype, None)  # None: the identity
             return inputs
         mask = self._draw_mask(self._mask_shape(inputs.shape), inputs.dtype)

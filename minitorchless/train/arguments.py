@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minitorchless._checks import check_finite, open_fraction, positive_int
-from minitorchless.data import num_samples
+from minitorchless._checks import check_finite, positive_int
 from minitorchless.layers.base import Layer
 from minitorchless.losses import Loss
 from minitorchless.metrics import Metric
@@ -19,18 +18,13 @@ from minitorchless.train.callbacks import Callback
 from minitorchless.train.scheduling import LearningRateScheduler, Schedule
 
 __all__ = [
-    "Validation",
     "as_callbacks",
     "as_data",
     "as_metrics",
     "check_batch_size",
     "check_model_and_loss",
     "check_optimizer",
-    "split_validation",
 ]
-
-Validation = tuple[NDArray[Any], NDArray[Any]]
-"""Held-out inputs and targets."""
 
 
 def check_model_and_loss(owner: str, model: Any, loss: Any, *, loss_required: bool) -> None:
@@ -90,39 +84,3 @@ def as_callbacks(callbacks: Iterable[Callback | Schedule]) -> list[Callback]:
                 f"received {type(callback).__name__}"
             )
     return resolved
-
-
-def split_validation(
-    model: Layer,
-    X: NDArray[Any],
-    y: NDArray[Any],
-    validation_data: tuple[ArrayLike, ArrayLike] | None,
-    validation_split: float | None,
-) -> tuple[NDArray[Any], NDArray[Any], Validation | None]:
-    """The training rows and the validation data, from either argument (or neither).
-
-    ``validation_split`` holds out the *last* rows, before any shuffling, as
-    Keras does.
-    """
-    if validation_data is not None and validation_split is not None:
-        raise ValueError("fit: pass validation_data or validation_split, not both")
-    if validation_split is not None:
-        n = len(X)
-        fraction = open_fraction("fit", "validation_split", validation_split)
-        split = int(n * (1 - fraction))
-        if split in (0, n):
-            raise ValueError(
-                f"fit: validation_split={fraction} of {n} samples leaves {split} for "
-                f"training and {n - split} for validation; both need at least 1"
-            )
-        return X[:split], y[:split], (X[split:], y[split:])
-    if validation_data is None:
-        return X, y, None
-    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-        raise TypeError("fit: validation_data must be a pair (X_val, y_val)")
-    num_samples("fit", *validation_data, names=("X_val", "y_val"))
-    validation = (
-        as_data("fit", "X_val", validation_data[0], model),
-        as_data("fit", "y_val", validation_data[1], model),
-    )
-    return X, y, validation

@@ -40,6 +40,12 @@ class TrainingState:
         stop_reason: Why training stopped early, in words; ``None`` otherwise.
         params: Other settings of the run (``batch_size``, ``metrics``...).
         history: The History that ``fit`` returns, filled as training goes.
+        initial_epoch: The first epoch the loop runs (set by ``BackupAndRestore``
+            in ``on_train_begin`` when it resumes a run).
+        interrupted: Whether training ended by an exception (Ctrl-C included).
+        callbacks: Every callback of the run, in calling order.
+        rngs: The generators the run draws from, by name (``"shuffle"``).
+        guard: The divergence guard, or ``None``.
     """
 
     model: Layer
@@ -50,6 +56,11 @@ class TrainingState:
     stop_reason: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     history: History = field(default_factory=History)
+    initial_epoch: int = 0
+    interrupted: bool = False
+    callbacks: list[Callback] = field(default_factory=list)
+    rngs: dict[str, Any] = field(default_factory=dict)
+    guard: Any = None
 
 
 class Callback:
@@ -62,7 +73,9 @@ class Callback:
             on_epoch_begin(epoch, logs)
             for each batch:
                 on_batch_begin(batch, logs)      # logs: {"batch_size": n}
-                ...forward, loss, backward, optimizer step...
+                ...forward, loss, backward...
+                on_before_step(batch, logs)      # the gradients are ready: edit them
+                ...gradient clipping (clip_grad_norm), optimizer step...
                 on_batch_end(batch, logs)        # + "loss" and each metric
             ...validation...
             on_epoch_end(epoch, logs)            # epoch means, "val_" entries
@@ -114,6 +127,17 @@ class Callback:
         if self.state.stop_reason is None:
             self.state.stop_reason = reason
 
+    # -------------------------------------------------------------- backups
+    def backup_state(self) -> dict[str, Any]:
+        """What a resumed run needs of this callback (numbers, strings, arrays, nested).
+
+        ``BackupAndRestore`` stores it after every epoch; the default is nothing.
+        """
+        return {}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Take back what ``backup_state`` gave; called after ``on_train_begin``."""
+
     # --------------------------------------------------------------- hooks
     def on_train_begin(self, logs: Logs) -> None:
         """Called once, before the first epoch."""
@@ -129,6 +153,15 @@ class Callback:
 
     def on_batch_begin(self, batch: int, logs: Logs) -> None:
         """Called before the forward pass of batch ``batch`` (from 0 in each epoch)."""
+
+    def on_before_step(self, batch: int, logs: Logs) -> None:
+        """Called between the backward and the optimizer step of batch ``batch``.
+
+        Every ``parameter.grad`` of ``self.optimizer.params`` holds the batch's
+        gradient: scale, clip or zero it in place (gradient surgery). ``logs``
+        holds the batch's loss and metrics. ``fit(..., clip_grad_norm=...)``
+        clips after this hook, so the bound holds whatever the hook did.
+        """
 
     def on_batch_end(self, batch: int, logs: Logs) -> None:
         """Called after the optimizer step of batch ``batch``, with its loss and metrics."""
@@ -158,6 +191,7 @@ class CallbackList:
             callback.set_state(state)
         self._batch_begin = [c for c in self.callbacks if _overrides(c, "on_batch_begin")]
         self._batch_end = [c for c in self.callbacks if _overrides(c, "on_batch_end")]
+        self.before_step = [c for c in self.callbacks if _overrides(c, "on_before_step")]
         self._begun = 0  # how many have had on_train_begin: only those get on_train_end
 
     def __bool__(self) -> bool:
@@ -185,6 +219,10 @@ class CallbackList:
     def on_batch_begin(self, batch: int, logs: Logs) -> None:
         for callback in self._batch_begin:
             callback.on_batch_begin(batch, logs)
+
+    def on_before_step(self, batch: int, logs: Logs) -> None:
+        for callback in self.before_step:
+            callback.on_before_step(batch, logs)
 
     def on_batch_end(self, batch: int, logs: Logs) -> None:
         for callback in self._batch_end:

@@ -1,4 +1,8 @@
-"""Divergence: what ``fit`` does when the loss becomes NaN or infinite.
+"""Divergence: what ``fit`` does when the loss becomes NaN or infinite, or explodes.
+
+A loss can diverge and stay finite: from 1.7 to three million, oscillating
+there for ever. ``LossGuard`` therefore also calls it divergence when a
+batch's loss exceeds ``divergence_factor`` times the lowest epoch loss so far.
 
 The loss of a batch is measured on the forward pass *before* that batch's
 optimizer step, so a non-finite loss at batch k convicts the weights that step
@@ -9,6 +13,7 @@ estimates) has seen the diverging gradients, so it is reset too.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -20,11 +25,11 @@ from minitorchless.parameter import Parameter
 from minitorchless.train.callbacks import TrainingState
 from minitorchless.train.history import History
 
-__all__ = ["DivergenceWarning", "Snapshot", "diverged"]
+__all__ = ["DivergenceWarning", "LossGuard", "Snapshot", "diverged"]
 
 
 class DivergenceWarning(RuntimeWarning):
-    """Training stopped because the loss became NaN or infinite.
+    """Training stopped because the loss became NaN or infinite, or exploded.
 
     ``fit`` warns rather than raises, on purpose: a diverged run still has
     results worth keeping (the History of every completed epoch, and a model
@@ -65,6 +70,51 @@ class Snapshot:
         for buffer, parameter in zip(self.buffers, self.parameters, strict=True):
             np.copyto(parameter.value, buffer)
         return True
+
+
+class LossGuard:
+    """The divergence guard of one run: the rollback point and the loss limit.
+
+    A batch's loss counts as divergence when it is NaN or inf, or when it
+    exceeds ``factor`` times the *reference*: the lowest epoch loss so far
+    (the mean over an epoch's batches), or the first batch's loss during the
+    first epoch. An epoch mean, rather than the best single batch, keeps a
+    lucky batch from setting a limit that ordinary noise exceeds.
+
+    Args:
+        parameters: The parameters the optimizer changes.
+        factor: The growth that counts as divergence; ``None`` watches for NaN
+            and inf only.
+
+    Attributes:
+        snapshot: The weights from before the latest step.
+        reference: The loss the limit is relative to (``inf`` before any).
+        limit: The batch loss that counts as divergence (``inf`` without a factor).
+    """
+
+    def __init__(self, parameters: Sequence[Parameter], factor: float | None) -> None:
+        self.snapshot = Snapshot(parameters)
+        self.factor = factor
+        self.started = False
+        self.reference = math.inf
+        self.limit = math.inf
+
+    def lower(self, value: float) -> None:
+        """Take ``value`` (the first batch's loss, an epoch's) as the reference if it is lower."""
+        self.started = True
+        if value < self.reference:
+            self.reference = value
+            if self.factor is not None:
+                self.limit = self.factor * value
+
+    def cause(self, value: float) -> str:
+        """Why ``value`` counts as divergence, in words."""
+        if not math.isfinite(value):
+            return f"the training loss became {value}"
+        return (
+            f"the training loss grew to {value:.4g}, more than divergence_factor="
+            f"{self.factor:g} times its lowest so far ({self.reference:.4g})"
+        )
 
 
 def diverged(

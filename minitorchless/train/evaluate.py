@@ -1,19 +1,27 @@
-"""``evaluate`` and ``predict``: a model's scores and outputs, in eval mode, by batches."""
+"""``evaluate`` and ``predict``: a model's scores and outputs, in eval mode, by batches.
+
+Both run inside ``eval_mode()``: the calling thread sees every layer in eval
+mode while the layers' ``training`` flags stay as they are. Several threads
+may therefore predict with one model, even while it is in training mode, and
+its mode is never changed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minitorchless.data import Batches, num_samples
+from minitorchless.data import Batches
 from minitorchless.layers.base import Layer
+from minitorchless.layers.modes import eval_mode
 from minitorchless.losses import Loss
 from minitorchless.metrics import Metric
 from minitorchless.train.arguments import as_metrics, check_batch_size, check_model_and_loss
 from minitorchless.train.callbacks import Logs
+from minitorchless.train.inputs import Data, as_dataset, as_inputs, model_inputs
 
 __all__ = ["Means", "evaluate", "evaluate_batches", "predict"]
 
@@ -38,22 +46,25 @@ class Means:
 
 def evaluate(
     model: Layer,
-    X: ArrayLike,
+    X: ArrayLike | Mapping[str, ArrayLike],
     y: ArrayLike,
     *,
     loss: Loss | None = None,
     metrics: Iterable[str | Metric] = (),
     batch_size: int | None = None,
+    sample_weight: ArrayLike | None = None,
 ) -> dict[str, float]:
     """Compute the loss and metrics of ``model`` on ``(X, y)``, in eval mode, by batches.
 
     Args:
-        model: The model; its training/eval mode is restored afterwards.
-        X: Inputs, one sample per row.
+        model: The model; its ``training`` flags are left alone (see ``mtl.eval_mode``).
+        X: Inputs, one sample per row: an array, or for a model with several
+            inputs a tuple of arrays or a dict keyed by the Graph's input names.
         y: Targets with the same number of rows.
         loss: The loss to report as ``"loss"``, if any.
-        metrics: Metric names or functions, as in ``fit``.
+        metrics: Metric names or functions, as in ``fit`` (never weighted).
         batch_size: Samples per forward pass; ``None`` runs all at once.
+        sample_weight: One weight per sample for the loss, as in ``fit``.
 
     Returns:
         ``{"loss": ..., "accuracy": ...}``: means over all samples.
@@ -66,32 +77,32 @@ def evaluate(
     named = as_metrics(metrics)
     if loss is None and not named:
         raise ValueError("evaluate: nothing to compute; pass a loss, metrics, or both")
-    num_samples("evaluate", X, y, names=("X", "y"))
-    return evaluate_batches(model, X, y, loss, named, check_batch_size("evaluate", batch_size))
+    data = as_dataset("evaluate", ("X", "y"), model, (X, y, sample_weight), train=False)
+    return evaluate_batches(model, data, loss, named, check_batch_size("evaluate", batch_size))
 
 
 def evaluate_batches(
     model: Layer,
-    X: ArrayLike,
-    y: ArrayLike,
+    data: Data,
     loss: Loss | None,
     named: list[tuple[str, Metric]],
     batch_size: int | None,
 ) -> dict[str, float]:
-    """``evaluate`` on checked arguments: the means of the loss and metrics over the batches."""
-    batches = Batches(X, y, batch_size=batch_size)
+    """``evaluate`` on checked data: the means of the loss and metrics over the batches."""
+    inputs, targets, weight = data
+    count = len(inputs)
+    batches = Batches(
+        *inputs, targets, *([] if weight is None else [weight]), batch_size=batch_size
+    )
     means = Means([*(["loss"] if loss is not None else []), *(name for name, _ in named)])
-    was_training = model.training
-    model.eval()
-    try:
-        for inputs, targets in batches:
-            predictions = model(inputs)
-            values = {name: metric(predictions, targets) for name, metric in named}
+    with eval_mode():
+        for batch in batches:
+            predictions = model(model_inputs(batch[:count]))
+            values = {name: metric(predictions, batch[count]) for name, metric in named}
             if loss is not None:
-                values["loss"] = loss(predictions, targets)
-            means.add(values, len(inputs))
-    finally:
-        model.train(was_training)
+                batch_weight = batch[count + 1] if weight is not None else None
+                values["loss"] = loss(predictions, batch[count], batch_weight)
+            means.add(values, len(batch[0]))
     return means.values
 
 
@@ -104,12 +115,18 @@ def _one_output(result: Any, model: Layer) -> NDArray[Any]:
     return np.asarray(result)
 
 
-def predict(model: Layer, X: ArrayLike, *, batch_size: int | None = None) -> NDArray[Any]:
+def predict(
+    model: Layer, X: ArrayLike | Mapping[str, ArrayLike], *, batch_size: int | None = None
+) -> NDArray[Any]:
     """Run ``model`` forward on ``X`` in eval mode, by batches, and return all outputs.
 
+    Safe to call from several threads at once on one model: it never changes
+    the model's ``training`` flags (see ``mtl.eval_mode``).
+
     Args:
-        model: The model; its training/eval mode is restored afterwards.
-        X: Inputs, one sample per row.
+        model: The model.
+        X: Inputs, one sample per row: an array, or for a model with several
+            inputs a tuple of arrays or a dict keyed by the Graph's input names.
         batch_size: Samples per forward pass; ``None`` runs all at once. Smaller
             batches bound the memory of the intermediate activations.
 
@@ -120,23 +137,19 @@ def predict(model: Layer, X: ArrayLike, *, batch_size: int | None = None) -> NDA
         ValueError: empty data or ``batch_size <= 0``.
     """
     check_model_and_loss("predict", model, None, loss_required=False)
-    batches = iter(Batches(X, batch_size=check_batch_size("predict", batch_size)))
-    was_training = model.training
-    model.eval()
-    try:
-        (inputs,) = next(batches)  # Batches refuses empty data: there is a first batch
-        first = _one_output(model(inputs), model)
-        count = np.shape(X)[0]
+    arrays = as_inputs("predict", "X", X, model, train=False)
+    batches = iter(Batches(*arrays, batch_size=check_batch_size("predict", batch_size)))
+    with eval_mode():
+        first = _one_output(model(model_inputs(next(batches))), model)
+        count = len(arrays[0])
         if len(first) == count:
             return first
         # allocate once, now that the output's shape and dtype are known
         outputs = np.empty((count, *first.shape[1:]), first.dtype)
         outputs[: len(first)] = first
         start = len(first)
-        for (inputs,) in batches:
-            result = model(inputs)
+        for batch in batches:
+            result = model(model_inputs(batch))
             outputs[start : start + len(result)] = result
             start += len(result)
         return outputs
-    finally:
-        model.train(was_training)

@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from minitorchless._types import FloatArray
 from minitorchless.data import Batches
 from minitorchless.layers.base import Layer
 from minitorchless.losses import Loss
 from minitorchless.metrics import Metric
 from minitorchless.optim.base import Optimizer
-from minitorchless.train.arguments import Validation
+from minitorchless.optim.clip import clip_grad_norm
 from minitorchless.train.callbacks import Callback, CallbackList, Logs, TrainingState
-from minitorchless.train.divergence import Snapshot, diverged
+from minitorchless.train.divergence import LossGuard, diverged
 from minitorchless.train.evaluate import Means, evaluate_batches
 from minitorchless.train.history import History
+from minitorchless.train.inputs import Data
 
 __all__ = ["HistoryRecorder", "Run", "run_epoch", "train_epochs", "train_step"]
 
@@ -35,15 +37,18 @@ class Run:
 
     Attributes:
         model, loss, optimizer: What is trained, against what, by what.
-        batches: The training batches (re-iterable: one pass per epoch).
+        batches: The training batches (re-iterable: one pass per epoch): the
+            model's inputs, then the targets, then the sample weights if any.
         validation: Held-out data to score after every epoch, or ``None``.
         metrics: ``(name, function)`` pairs computed on every batch.
         batch_size: The size asked for, also used for validation.
         callbacks: The user's callbacks, then the History recorder and progress.
         state: What the callbacks share with the loop.
         history: What ``fit`` returns.
-        snapshot: The weights before the latest step, for the divergence guard
-            (``None`` when ``terminate_on_nan`` is off).
+        guard: The divergence guard: the weights before the latest step and the
+            loss limit (``None`` when ``terminate_on_nan`` is off).
+        inputs: How many arrays the model takes.
+        clip_grad_norm: The bound on the gradients' total norm, or ``None``.
         epoch, batch: Where the loop is (from 0), for messages.
     """
 
@@ -51,13 +56,15 @@ class Run:
     loss: Loss
     optimizer: Optimizer
     batches: Batches
-    validation: Validation | None
+    validation: Data | None
     metrics: list[tuple[str, Metric]]
     batch_size: int | None
     callbacks: CallbackList
     state: TrainingState
     history: History
-    snapshot: Snapshot | None
+    guard: LossGuard | None
+    inputs: int = 1
+    clip_grad_norm: float | None = None
     epoch: int = 0
     batch: int = 0
 
@@ -73,27 +80,51 @@ class HistoryRecorder(Callback):
         self.history.record(epoch, logs)
 
 
-def train_step(run: Run, inputs: FloatArray, targets: FloatArray, logs: Logs) -> bool:
-    """One optimizer step on one batch; ``False`` (and no step) if its loss is not finite.
+def _diverge(run: Run, value: float, cause: str | None) -> None:
+    assert run.guard is not None
+    diverged(
+        run.history,
+        run.state,
+        run.guard.snapshot,
+        value,
+        run.epoch,
+        run.batch,
+        len(run.batches),
+        cause=cause,
+    )
 
-    The loss of the batch and its metrics go into ``logs``. The backward is
-    ``backward_parameters``: the gradients of ``backward`` without the one for
-    the data, which nobody reads.
+
+def train_step(run: Run, batch: tuple[NDArray[Any], ...], logs: Logs) -> bool:
+    """One optimizer step on one batch; ``False`` (and no step) if its loss diverged.
+
+    ``batch`` holds the model's inputs, the targets and, if any, the sample
+    weights. The loss of the batch and its metrics go into ``logs``. The
+    backward is ``backward_parameters``: the gradients of ``backward``
+    without the one for the data, which nobody reads.
     """
-    predictions = run.model(inputs)
-    value = run.loss(predictions, targets)
-    if run.snapshot is not None and not math.isfinite(value):
-        diverged(
-            run.history, run.state, run.snapshot, value, run.epoch, run.batch, len(run.batches)
-        )
-        return False
+    count = run.inputs
+    targets = batch[count]
+    predictions = run.model(batch[0] if count == 1 else list(batch[:count]))
+    weight = batch[count + 1] if len(batch) > count + 1 else None
+    value = run.loss(predictions, targets, weight)
+    guard = run.guard
+    if guard is not None:
+        if not math.isfinite(value) or value > guard.limit:
+            _diverge(run, value, guard.cause(value))
+            return False
+        if not guard.started:
+            guard.lower(value)
     logs["loss"] = value
     for name, metric in run.metrics:
         logs[name] = metric(predictions, targets)
     run.optimizer.zero_grad()
     run.model.backward_parameters(run.loss.backward())
-    if run.snapshot is not None:
-        run.snapshot.save()  # the weights this step changes: the rollback point
+    if run.callbacks.before_step:
+        run.callbacks.on_before_step(run.batch, logs)
+    if run.clip_grad_norm is not None:
+        logs["grad_norm"] = clip_grad_norm(run.optimizer.params, run.clip_grad_norm)
+    if guard is not None:
+        guard.snapshot.save()  # the weights this step changes: the rollback point
     run.optimizer.step()
     return True
 
@@ -106,25 +137,28 @@ def run_epoch(run: Run, epoch: int) -> Logs | None:
     if run.callbacks:
         run.model.train()  # a callback may have switched modes (validation restores its own)
     means = Means(["loss", *(name for name, _ in run.metrics)])
-    for index, (inputs, targets) in enumerate(run.batches):
+    for index, batch in enumerate(run.batches):
         run.batch = index
-        batch_logs: Logs = {"batch_size": float(len(inputs))}
+        size = len(batch[0])
+        batch_logs: Logs = {"batch_size": float(size)}
         run.callbacks.on_batch_begin(index, batch_logs)
         # overflow is expected when training diverges; it is reported once, as a
         # DivergenceWarning, instead of as NumPy noise
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if not train_step(run, inputs, targets, batch_logs):
+            if not train_step(run, batch, batch_logs):
                 return None
-        means.add(batch_logs, len(inputs))
+        means.add(batch_logs, size)
         run.callbacks.on_batch_end(index, batch_logs)
         if run.state.stop_requested:
             break
     # means over the samples seen: all of them unless a callback stopped mid-epoch
     logs.update(means.values)
+    if run.guard is not None:
+        run.guard.lower(logs["loss"])
     if run.validation is not None:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             scores = evaluate_batches(
-                run.model, *run.validation, run.loss, run.metrics, run.batch_size
+                run.model, run.validation, run.loss, run.metrics, run.batch_size
             )
         logs.update({f"val_{name}": value for name, value in scores.items()})
     run.callbacks.on_epoch_end(epoch, logs)
@@ -133,19 +167,10 @@ def run_epoch(run: Run, epoch: int) -> Logs | None:
 
 def _check_last_step(run: Run) -> None:
     """Judge the last step's weights, which no later loss did."""
-    if run.snapshot is None or run.history.diverged:
+    if run.guard is None or run.history.diverged:
         return
     if not all(np.isfinite(parameter.value).all() for parameter in run.optimizer.params):
-        diverged(
-            run.history,
-            run.state,
-            run.snapshot,
-            math.nan,
-            run.epoch,
-            run.batch,
-            len(run.batches),
-            cause="the weights became NaN or inf in the last step",
-        )
+        _diverge(run, math.nan, "the weights became NaN or inf in the last step")
 
 
 def train_epochs(run: Run) -> Logs:
@@ -160,7 +185,8 @@ def train_epochs(run: Run) -> Logs:
     try:
         run.callbacks.on_train_begin(logs)
         run.model.train()
-        for epoch in range(run.state.epochs):
+        # a BackupAndRestore resuming a run has moved initial_epoch on in on_train_begin
+        for epoch in range(run.state.initial_epoch, run.state.epochs):
             epoch_logs = run_epoch(run, epoch)
             if epoch_logs is None:  # diverged: the epoch is not recorded
                 break
@@ -171,6 +197,7 @@ def train_epochs(run: Run) -> Logs:
         # step's: check those once, here, rather than paying a pass every epoch
         _check_last_step(run)
     except BaseException as err:
+        run.state.interrupted = True
         if run.state.stop_reason is None:
             run.state.stop_reason = f"interrupted by {type(err).__name__}"
         raise

@@ -69,6 +69,12 @@ class MonitorCallback(Callback):
     def on_train_begin(self, logs: Logs) -> None:
         self._reset()  # a callback object may be reused across fit calls
 
+    def backup_state(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
+
 
 class EarlyStopping(MonitorCallback):
     """Stop training when a monitored value has stopped improving.
@@ -133,6 +139,16 @@ class EarlyStopping(MonitorCallback):
                 f"EarlyStopping: {self.monitor} did not improve for {self.wait} epoch(s) "
                 f"(patience {self.patience}); {best}"
             )
+
+    def backup_state(self) -> dict[str, Any]:
+        state = super().backup_state()
+        state.update(wait=self.wait, stopped_epoch=self.stopped_epoch, weights=self._best_weights)
+        return state
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        super().restore_state(state)
+        self.wait, self.stopped_epoch = state["wait"], state["stopped_epoch"]
+        self._best_weights = state["weights"]
 
     def on_train_end(self, logs: Logs) -> None:
         if self._best_weights is not None:

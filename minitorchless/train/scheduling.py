@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from minitorchless._checks import positive_float
+from minitorchless.train._packing import scalar_state, set_scalar_state
 from minitorchless.train.callbacks import Callback, Logs
 
 __all__ = ["LearningRateScheduler", "Schedule"]
@@ -64,6 +65,20 @@ class LearningRateScheduler(Callback):
                 "LearningRateScheduler", f"the schedule's lr for epoch {epoch}", new_lr
             )
         self._epoch_lr = float(self.optimizer.lr)
+
+    def backup_state(self) -> dict[str, Any]:
+        schedule = self.schedule
+        saver = getattr(schedule, "state_dict", None)
+        state = saver() if callable(saver) else scalar_state(schedule)
+        return {"schedule": state, "epoch_lr": self._epoch_lr}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        loader = getattr(self.schedule, "load_state_dict", None)
+        if callable(loader):
+            loader(state["schedule"])
+        else:
+            set_scalar_state(self.schedule, state["schedule"])
+        self._epoch_lr = state["epoch_lr"]
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
         logs["lr"] = self._epoch_lr
