@@ -1,6 +1,14 @@
 """minitorchless: a small, readable and fast neural-network framework on NumPy."""
 
-from minitorchless import callbacks, data, init, metrics, testing
+# sequences: attention, positions, the transformer block, generation
+from minitorchless import (
+    callbacks,
+    data,
+    init,
+    metrics,
+    sampling,
+    testing,
+)
 from minitorchless._version import __version__
 from minitorchless.errors import (
     CorruptFileError,
@@ -44,7 +52,9 @@ from minitorchless.layers import (
     LayerNorm,
     LeakyReLU,
     Merge,
+    MultiheadAttention,
     Parallel,
+    PositionalEmbedding,
     ReLU,
     Reshape,
     Residual,
@@ -54,6 +64,7 @@ from minitorchless.layers import (
     Softmax,
     Softplus,
     Tanh,
+    transformer_block,
 )
 from minitorchless.losses import (
     BCELoss,
@@ -77,6 +88,7 @@ from minitorchless.optim import (
     StepLR,
 )
 from minitorchless.parameter import Buffer, Parameter
+from minitorchless.sampling import generate, sample
 from minitorchless.serialization import load, load_weights, register_layer, save, save_weights
 from minitorchless.teaching import Inspector, draw, explain
 from minitorchless.train import DivergenceWarning, History, ModelCheckpoint, evaluate, fit, predict
@@ -119,12 +131,15 @@ __all__ = [
     "MSELoss",
     "Merge",
     "ModelCheckpoint",
+    # sequences
+    "MultiheadAttention",
     "NonFiniteTensorError",
     "NotAModelFileError",
     "NotARegularFileError",
     "Optimizer",
     "Parallel",
     "Parameter",
+    "PositionalEmbedding",
     "RMSprop",
     "ReLU",
     "Reshape",
@@ -155,6 +170,7 @@ __all__ = [
     "fit",
     "from_torch",
     "from_torch_state_dict",
+    "generate",
     "init",
     "load",
     "load_weights",
@@ -163,9 +179,12 @@ __all__ = [
     "register_from_torch",
     "register_layer",
     "register_torch_module",
+    "sample",
+    "sampling",
     "save",
     "save_weights",
     "testing",
     "to_torch",
     "to_torch_state_dict",
+    "transformer_block",
 ]

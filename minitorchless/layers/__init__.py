@@ -9,6 +9,9 @@ from minitorchless.layers.activations import (
     Softmax,
     Tanh,
 )
+
+# sequences: attention, positions, the transformer block
+from minitorchless.layers.attention import MultiheadAttention
 from minitorchless.layers.base import Layer
 from minitorchless.layers.builder import GraphBuilder, Symbol
 from minitorchless.layers.combinators import Parallel, Residual
@@ -18,6 +21,7 @@ from minitorchless.layers.embedding import Embedding
 from minitorchless.layers.graph import Graph
 from minitorchless.layers.layer_norm import LayerNorm
 from minitorchless.layers.merge import Add, Concatenate, Merge
+from minitorchless.layers.positional import PositionalEmbedding, transformer_block
 from minitorchless.layers.reshape import Flatten, Reshape
 from minitorchless.layers.sequential import Sequential
 from minitorchless.layers.smooth_activations import ELU, GELU, SiLU, Softplus
@@ -39,7 +43,10 @@ __all__ = [
     "LayerNorm",
     "LeakyReLU",
     "Merge",
+    # sequences
+    "MultiheadAttention",
     "Parallel",
+    "PositionalEmbedding",
     "ReLU",
     "Reshape",
     "Residual",
@@ -50,4 +57,5 @@ __all__ = [
     "Softplus",
     "Symbol",
     "Tanh",
+    "transformer_block",
 ]

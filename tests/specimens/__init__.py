@@ -20,12 +20,17 @@ from typing import Any
 import numpy as np
 
 import minitorchless as mtl
-from specimens import core, shaping, smooth_activations
+from specimens import attention, core, shaping, smooth_activations
 from specimens.base import Specimen
 
 __all__ = ["SPECIMENS", "Specimen", "build", "layer_types"]
 
-SPECIMENS: dict[str, Specimen] = {**core.ROWS, **shaping.ROWS, **smooth_activations.ROWS}
+SPECIMENS: dict[str, Specimen] = {
+    **core.ROWS,
+    **shaping.ROWS,
+    **smooth_activations.ROWS,
+    **attention.ROWS,
+}
 """Every row, by name: one module per family of layers adds its ``ROWS``."""
 
 

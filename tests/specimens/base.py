@@ -28,6 +28,11 @@ class Specimen:
         onnx: Whether ``export_onnx`` covers it.
         integers: If set, the inputs are integer indices in ``[0, integers)``
             (``Embedding``'s), which have no gradient.
+        zero_gradients: Suffixes of parameter names whose gradient is 0 in part by
+            the math (attention's key bias shifts every score of a row alike,
+            which the softmax ignores): finite differences of them are rounding
+            noise, so their relative error means nothing; the absolute
+            tolerance still holds them.
     """
 
     build: Build
@@ -36,6 +41,7 @@ class Specimen:
     torch: TorchTwin | None = None
     onnx: bool = True
     integers: int | None = None
+    zero_gradients: tuple[str, ...] = ()
 
     def make_inputs(self, dtype: Any = np.float64, batch: int = 6, seed: int = 7) -> Any:
         """A batch for the specimen: an array, or a tuple of arrays for several inputs.
