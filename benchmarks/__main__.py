@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import machine, memory, report, w1_classic, w2_mnist, w3_scaling
+from benchmarks import machine, memory, report, w1_classic, w2_mnist, w3_scaling, w5_transformer
 from benchmarks.report import Section
 
-WORKLOADS = ("w1", "w2", "w3", "memory")
+WORKLOADS = ("w1", "w2", "w3", "w5t", "memory")
 
 
 def _parse() -> argparse.Namespace:
@@ -82,6 +82,7 @@ def main() -> None:
         "w1": lambda: w1_classic.run(quick=args.quick, rounds=args.rounds),
         "w2": lambda: w2_mnist.run(quick=args.quick, rounds=args.rounds),
         "w3": lambda: w3_scaling.run(quick=args.quick, rounds=args.rounds),
+        "w5t": lambda: w5_transformer.run(quick=args.quick, rounds=args.rounds),
         "memory": lambda: memory.run(quick=args.quick, threads=args.threads),
     }
     description = machine.describe()

@@ -77,7 +77,8 @@ def build_model(args: argparse.Namespace, vocab: int) -> mtl.Layer:
     else:
         body = [mtl.PositionalEmbedding(args.context, e, rng=rng, dtype=dtype)]
         body += [
-            mtl.transformer_block(e, args.heads, rng=rng, dtype=dtype) for _ in range(args.layers)
+            mtl.transformer_block(e, args.heads, approximate="tanh", rng=rng, dtype=dtype)
+            for _ in range(args.layers)
         ]
         body.append(mtl.LayerNorm(e, dtype=dtype))
         width = e
@@ -105,6 +106,9 @@ def train(model: mtl.Layer, ids: np.ndarray, args: argparse.Namespace) -> None:
     optimizer = mtl.Adam(model.parameters(), lr=args.lr)
     loss_fn, start, shown = mtl.CrossEntropyLoss(), time.perf_counter(), 0.0
     for step in range(1, args.steps + 1):
+        if time.perf_counter() - start > 60 * args.max_minutes:
+            print(f"stopped after {step - 1} steps: --max-minutes {args.max_minutes} is spent")
+            break
         warm = min(1.0, step / max(1, args.steps // 20))
         optimizer.lr = args.lr * warm * 0.5 * (1 + math.cos(math.pi * step / args.steps))
         offsets = rng.integers(0, len(ids) - args.context - 1, size=args.batch_size)
@@ -140,6 +144,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--val-fraction", type=float, default=0.1)
     parser.add_argument("--sample-length", type=int, default=300)
     parser.add_argument("--log-every", type=int, default=100)
+    parser.add_argument(
+        "--max-minutes", type=float, default=8.0, help="stop training early after this long"
+    )
     return parser.parse_args(argv)
 
 

@@ -124,6 +124,7 @@ def transformer_block(
     hidden: int | None = None,
     *,
     causal: bool = True,
+    approximate: str = "none",
     rng: np.random.Generator | None = None,
     dtype: DTypeLike = np.float64,
 ) -> Sequential:
@@ -140,6 +141,7 @@ def transformer_block(
         num_heads: The attention heads; must divide ``embed_dim``.
         hidden: The MLP's width, ``4 * embed_dim`` by default.
         causal: Mask the future in the attention (a language model's block).
+        approximate: The GELU's form, ``"none"`` (exact) or ``"tanh"`` (cheaper).
         rng: Source of randomness for every initial weight.
         dtype: The floating dtype of every parameter.
     """
@@ -149,7 +151,7 @@ def transformer_block(
     mlp = Sequential(
         LayerNorm(embed_dim, dtype=dtype),
         Dense(embed_dim, width, bias=True, rng=rng, dtype=dtype),
-        GELU(),
+        GELU(approximate=approximate),
         Dense(width, embed_dim, bias=True, rng=rng, dtype=dtype),
     )
     return Sequential(
