@@ -93,30 +93,32 @@ def sample(
     return drawn
 
 
-def recurrent_layers(model: Layer) -> list[Any]:
-    """The layers of ``model`` that carry a state (``initial_state`` and ``final_state``)."""
-    found: list[Any] = []
-    stack, seen = [model], set()
+def _all_layers(model: Layer) -> list[Layer]:
+    """``model`` and every layer inside it, each once (a shared layer too)."""
+    layers, stack, seen = [], [model], set()
     while stack:
         layer = stack.pop()
-        if id(layer) in seen:
-            continue
-        seen.add(id(layer))
-        if hasattr(layer, "initial_state") and hasattr(layer, "final_state"):
-            found.append(layer)
-        stack.extend(child for _, child in layer.children())
-    return found
+        if id(layer) not in seen:
+            seen.add(id(layer))
+            layers.append(layer)
+            stack.extend(child for _, child in layer.children())
+    return layers
+
+
+def recurrent_layers(model: Layer) -> list[Any]:
+    """The layers of ``model`` that carry a state (``initial_state`` and ``final_state``)."""
+    return [
+        layer
+        for layer in _all_layers(model)
+        if hasattr(layer, "initial_state") and hasattr(layer, "final_state")
+    ]
 
 
 def _mixes_positions(model: Layer) -> bool:
     """Whether a layer of ``model`` looks at whole windows (so no state can be carried)."""
-    stack = [model]
-    while stack:
-        layer = stack.pop()
-        if isinstance(layer, (MultiheadAttention, PositionalEmbedding)):
-            return True
-        stack.extend(child for _, child in layer.children())
-    return False
+    return any(
+        isinstance(layer, (MultiheadAttention, PositionalEmbedding)) for layer in _all_layers(model)
+    )
 
 
 def _default_context(model: Layer) -> int | None:
@@ -124,15 +126,6 @@ def _default_context(model: Layer) -> int | None:
         layer.max_len for layer in _all_layers(model) if isinstance(layer, PositionalEmbedding)
     ]
     return min(lengths) if lengths else None
-
-
-def _all_layers(model: Layer) -> list[Layer]:
-    layers, stack = [], [model]
-    while stack:
-        layer = stack.pop()
-        layers.append(layer)
-        stack.extend(child for _, child in layer.children())
-    return layers
 
 
 def _prompt(prompt_ids: ArrayLike) -> NDArray[np.int64]:
