@@ -192,7 +192,8 @@ def generate(
         model: Token ids ``(N, T)`` to logits ``(N, T, vocabulary)``.
         prompt_ids: ``(T,)`` or ``(N, T)`` integer ids to start from.
         steps: How many tokens to add.
-        temperature, top_k: As in :func:`sample`.
+        temperature: As in :func:`sample`: must be > 0.
+        top_k: As in :func:`sample`: keep the ``k`` most likely tokens.
         rng: The generator every draw comes from.
         context: The most tokens the model sees at once when it is re-run
             (the oldest drop out). Default: the ``max_len`` of its
