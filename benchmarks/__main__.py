@@ -25,10 +25,11 @@ from benchmarks import (
     w3_scaling,
     w4_conv,
     w5_lstm,
+    w5_transformer,
 )
 from benchmarks.report import Section
 
-WORKLOADS = ("w1", "w2", "w3", "w4", "w5", "memory")
+WORKLOADS = ("w1", "w2", "w3", "w4", "w5", "w5t", "memory")
 
 
 def _parse() -> argparse.Namespace:
@@ -93,6 +94,7 @@ def main() -> None:
         "w3": lambda: w3_scaling.run(quick=args.quick, rounds=args.rounds),
         "w4": lambda: w4_conv.run(quick=args.quick, rounds=args.rounds),
         "w5": lambda: w5_lstm.run(quick=args.quick, rounds=args.rounds),
+        "w5t": lambda: w5_transformer.run(quick=args.quick, rounds=args.rounds),
         "memory": lambda: memory.run(quick=args.quick, threads=args.threads),
     }
     description = machine.describe()

@@ -1,6 +1,14 @@
 """minitorchless: a small, readable and fast neural-network framework on NumPy."""
 
-from minitorchless import callbacks, data, init, metrics, testing
+# sequences: attention, positions, the transformer block, generation
+from minitorchless import (
+    callbacks,
+    data,
+    init,
+    metrics,
+    sampling,
+    testing,
+)
 from minitorchless._version import __version__
 from minitorchless.errors import (
     CorruptFileError,
@@ -58,7 +66,9 @@ from minitorchless.layers import (
     MaxPool1d,
     MaxPool2d,
     Merge,
+    MultiheadAttention,
     Parallel,
+    PositionalEmbedding,
     ReLU,
     Reshape,
     Residual,
@@ -69,6 +79,7 @@ from minitorchless.layers import (
     Softplus,
     Tanh,
     eval_mode,
+    transformer_block,
 )
 from minitorchless.losses import (
     BCELoss,
@@ -99,6 +110,7 @@ from minitorchless.optim import (
     clip_grad_value,
 )
 from minitorchless.parameter import Buffer, Parameter
+from minitorchless.sampling import generate, sample
 from minitorchless.serialization import load, load_weights, register_layer, save, save_weights
 from minitorchless.teaching import Inspector, draw, explain
 from minitorchless.train import DivergenceWarning, History, ModelCheckpoint, evaluate, fit, predict
@@ -157,6 +169,7 @@ __all__ = [
     "MaxPool2d",
     "Merge",
     "ModelCheckpoint",
+    "MultiheadAttention",
     "NonFiniteTensorError",
     "NotAModelFileError",
     "NotARegularFileError",
@@ -164,6 +177,7 @@ __all__ = [
     "Optimizer",
     "Parallel",
     "Parameter",
+    "PositionalEmbedding",
     "RMSprop",
     "ReLU",
     "ReduceLROnPlateau",
@@ -199,6 +213,7 @@ __all__ = [
     "fit",
     "from_torch",
     "from_torch_state_dict",
+    "generate",
     "init",
     "load",
     "load_weights",
@@ -207,9 +222,12 @@ __all__ = [
     "register_from_torch",
     "register_layer",
     "register_torch_module",
+    "sample",
+    "sampling",
     "save",
     "save_weights",
     "testing",
     "to_torch",
     "to_torch_state_dict",
+    "transformer_block",
 ]

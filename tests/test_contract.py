@@ -23,7 +23,11 @@ def test_layer_contract(name: str, dtype: Any) -> None:
         assert checked_inputs > 0
     else:  # indices have no gradient: the parameters' gradients are what was checked
         assert checked_inputs == 0 and sum(report.checked.values()) > 0
-    assert all(error < 1e-5 for error in report.max_relative_error.values())
+    assert all(
+        error < 1e-5
+        for name, error in report.max_relative_error.items()
+        if not name.endswith(specimen.zero_gradients or ("\0",))
+    )
 
 
 @pytest.mark.parametrize("name", sorted(SPECIMENS))

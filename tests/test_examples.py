@@ -107,3 +107,57 @@ def test_the_scale_out_example_trains_on_with_ddp_and_comes_back(torch: object) 
     before = float(lines[0].rsplit(" ", 1)[1])
     after = float(lines[3].rsplit(" ", 1)[1])
     assert after > before + 0.02  # the distributed epochs went on learning (0.91 -> 0.96 here)
+
+
+# ------------------------------------------------------------ char_lm
+TINY_LM = [
+    "--steps", "40", "--max-chars", "30000", "--embed", "16", "--heads", "2", "--layers", "1",
+    "--context", "16", "--batch-size", "8", "--sample-length", "20", "--log-every", "20",
+]  # fmt: skip
+
+
+def test_char_lm_transformer_runs_and_learns(capsys: pytest.CaptureFixture[str]) -> None:
+    char_lm = load_example("char_lm")
+    result = char_lm.main(TINY_LM)
+    out = capsys.readouterr().out
+    assert "step 20/40: train" in out and "step 40/40: train" in out  # progress is shown
+    assert "bits per char (transformer)" in out and "bits per char (bigram baseline)" in out
+    vocabulary = len(set(char_lm.load_corpus(30000)))
+    # 40 tiny steps already beat knowing nothing, log2(vocabulary) bits
+    assert result["bits_per_char"] < np.log2(vocabulary) - 1
+    assert result["sample"].startswith("The ") and len(result["sample"]) == 24
+    assert char_lm.main(TINY_LM)["sample"] == result["sample"]  # seeded: the same text
+
+
+def test_char_lm_bigram_baseline_is_the_counted_entropy() -> None:
+    char_lm = load_example("char_lm")
+    train, val = np.array([0, 1, 0, 1, 0, 0]), np.array([0, 1, 1])
+    # P(1 | 0) = (2 + a) / (3 + 2a), P(1 | 1) = (0 + a) / (2 + 2a), with a = 0.1
+    expected = -(np.log2(2.1 / 3.2) + np.log2(0.1 / 2.2)) / 2
+    assert char_lm.bigram_bits(train, val, 2) == pytest.approx(expected, rel=1e-12)
+
+
+def test_char_lm_lstm_uses_mtl_lstm_or_says_why_not(capsys: pytest.CaptureFixture[str]) -> None:
+    import minitorchless as mtl
+
+    char_lm = load_example("char_lm")
+    arguments = [*TINY_LM, "--model", "lstm", "--hidden", "16"]
+    if not hasattr(mtl, "LSTM"):
+        with pytest.raises(SystemExit, match=r"--model lstm needs mtl\.LSTM"):
+            char_lm.main(arguments)
+        return
+    result = char_lm.main(arguments)
+    assert "bits per char (lstm)" in capsys.readouterr().out
+    assert result["sample"].startswith("The ")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["transformer", "lstm"])
+def test_char_lm_defaults_beat_the_bigram_clearly(model: str) -> None:
+    import minitorchless as mtl
+
+    if model == "lstm" and not hasattr(mtl, "LSTM"):
+        pytest.skip("mtl.LSTM is not part of this build")
+    # the whole default run, however long a busy machine takes (the time guard off)
+    result = load_example("char_lm").main(["--model", model, "--max-minutes", "1000"])
+    assert result["bits_per_char"] < result["bigram_bits_per_char"] - 0.4

@@ -78,8 +78,9 @@ def test_every_specimen_with_a_twin_maps_one_to_one(name: str, torch: ModuleType
     model.eval()
     twin.eval()
     inputs = specimen.make_inputs(batch=5)
+    arrays = inputs if isinstance(inputs, tuple) else (inputs,)
     with torch.no_grad():
-        expected = twin(torch.from_numpy(inputs)).numpy()
+        expected = twin(*(torch.from_numpy(array) for array in arrays)).numpy()
     np.testing.assert_allclose(model(inputs), expected, rtol=1e-12, atol=1e-15)
 
     back = build(name, seed=1)  # other weights, then the twin's

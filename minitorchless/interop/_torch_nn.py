@@ -26,8 +26,10 @@ __all__ = [
     "GraphModule",
     "LastStep",
     "Parallel",
+    "PositionalEmbedding",
     "Reshape",
     "Residual",
+    "SelfAttention",
     "SequenceGRU",
     "SequenceLSTM",
     "SequenceRNN",
@@ -163,3 +165,48 @@ class LastStep(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, -1]
+
+
+# ---------------------------------------------------------------- attention
+class SelfAttention(nn.MultiheadAttention):
+    """``torch.nn.MultiheadAttention(batch_first=True)`` called as ``mtl.MultiheadAttention``.
+
+    One tensor in (self-attention) or two, ``(query, key_value)``, for
+    cross-attention; the output alone comes back, not the ``(output, weights)``
+    pair. The causal mask is built here and the key-padding mask is read from
+    the ``key_padding_mask`` attribute, as the minitorchless layer reads them.
+    A subclass rather than a wrapper, so that the parameters keep PyTorch's
+    names: ``in_proj_weight``, ``out_proj.weight``...
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, bias: bool = True, causal: bool = False):
+        super().__init__(embed_dim, num_heads, bias=bias, batch_first=True)
+        self.causal = causal
+        self.key_padding_mask: torch.Tensor | None = None
+
+    def forward(self, query: torch.Tensor, key_value: torch.Tensor | None = None) -> torch.Tensor:
+        source = query if key_value is None else key_value
+        mask = None
+        if self.causal:  # True above the diagonal: the keys after each query are hidden
+            ones = torch.ones(query.shape[1], source.shape[1], dtype=torch.bool)
+            mask = torch.triu(ones, diagonal=1)
+        outputs, _ = super().forward(
+            query,
+            source,
+            source,
+            key_padding_mask=self.key_padding_mask,
+            attn_mask=mask,
+            need_weights=False,
+        )
+        return outputs
+
+
+class PositionalEmbedding(nn.Module):
+    """A learned vector per position added to ``(N, T, E)``, as ``mtl.PositionalEmbedding``."""
+
+    def __init__(self, max_len: int, embed_dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(max_len, embed_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.weight[: x.shape[1]]

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 import minitorchless.interop._torch_nn as mnn
 from minitorchless.interop.torch_registry import register_from_torch, register_torch_module
 from minitorchless.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from minitorchless.layers.attention import MultiheadAttention
 from minitorchless.layers.base import Layer
 from minitorchless.layers.batch_norm import BatchNorm1d, BatchNorm2d
 from minitorchless.layers.combinators import Parallel, Residual
@@ -27,6 +29,7 @@ from minitorchless.layers.last_step import LastStep
 from minitorchless.layers.layer_norm import LayerNorm
 from minitorchless.layers.merge import Add, Concatenate
 from minitorchless.layers.pooling import AvgPool1d, AvgPool2d, GlobalAvgPool2d, MaxPool1d, MaxPool2d
+from minitorchless.layers.positional import PositionalEmbedding
 from minitorchless.layers.recurrent import GRU, LSTM, RNN, Recurrent
 from minitorchless.layers.reshape import Flatten, Reshape
 from minitorchless.layers.sequential import Sequential
@@ -328,3 +331,50 @@ for _layer_cls, _module_cls in _RECURRENT:
     _register_from(_module_cls, _from_recurrent(_layer_cls))
 register_torch_module(LastStep)(_stateless(lambda layer: mnn.LastStep()))
 _register_from(mnn.LastStep, _ignoring_children(lambda m, dtype: LastStep()))
+
+
+# ------------------------------------------------------------------ sequences
+@register_torch_module(MultiheadAttention)
+def _attention(layer: MultiheadAttention, convert: Convert) -> Any:
+    module = mnn.SelfAttention(
+        layer.embed_dim, layer.num_heads, bias=layer.in_proj_bias is not None, causal=layer.causal
+    )
+    if layer.key_padding_mask is not None:
+        import torch
+
+        module.key_padding_mask = torch.from_numpy(np.asarray(layer.key_padding_mask))
+    return module
+
+
+@register_torch_module(PositionalEmbedding)
+def _positions(layer: PositionalEmbedding, convert: Convert) -> Any:
+    return mnn.PositionalEmbedding(layer.max_len, layer.embed_dim)
+
+
+def _attention_from_torch(module: Any, convert: Callable[[Any], Layer], dtype: Any) -> Layer:
+    if module.in_proj_weight is None or module.bias_k is not None or not module.batch_first:
+        raise TypeError(
+            "from_torch: MultiheadAttention converts with batch_first=True, one embed_dim for "
+            "query, key and value, and no add_bias_kv; received "
+            f"batch_first={module.batch_first}, kdim={module.kdim}, vdim={module.vdim}, "
+            f"add_bias_kv={module.bias_k is not None}"
+        )
+    layer = MultiheadAttention(
+        module.embed_dim,
+        module.num_heads,
+        bias=module.in_proj_bias is not None,
+        causal=bool(getattr(module, "causal", False)),
+        dtype=dtype,
+    )
+    mask = getattr(module, "key_padding_mask", None)
+    if mask is not None:
+        layer.key_padding_mask = mask.detach().cpu().numpy()
+    return layer
+
+
+_register_from(mnn.SelfAttention, _attention_from_torch)
+_register_from(nn.MultiheadAttention, _attention_from_torch)
+_register_from(
+    mnn.PositionalEmbedding,
+    lambda m, convert, dtype: PositionalEmbedding(*m.weight.shape, dtype=dtype),
+)

@@ -9,6 +9,9 @@ from minitorchless.layers.activations import (
     Softmax,
     Tanh,
 )
+
+# sequences: attention, positions, the transformer block
+from minitorchless.layers.attention import MultiheadAttention
 from minitorchless.layers.base import Layer
 from minitorchless.layers.batch_norm import BatchNorm1d, BatchNorm2d
 from minitorchless.layers.builder import GraphBuilder, Symbol
@@ -29,6 +32,7 @@ from minitorchless.layers.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from minitorchless.layers.positional import PositionalEmbedding, transformer_block
 from minitorchless.layers.recurrent import GRU, LSTM, RNN
 from minitorchless.layers.reshape import Flatten, Reshape
 from minitorchless.layers.sequential import Sequential
@@ -65,7 +69,9 @@ __all__ = [
     "MaxPool1d",
     "MaxPool2d",
     "Merge",
+    "MultiheadAttention",
     "Parallel",
+    "PositionalEmbedding",
     "ReLU",
     "Reshape",
     "Residual",
@@ -77,4 +83,5 @@ __all__ = [
     "Symbol",
     "Tanh",
     "eval_mode",
+    "transformer_block",
 ]

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 import minitorchless as mtl
-from specimens import conv, core, pooling, recurrent, shaping, smooth_activations
+from specimens import attention, conv, core, pooling, recurrent, shaping, smooth_activations
 from specimens.base import Specimen
 
 __all__ = ["SPECIMENS", "Specimen", "build", "layer_types"]
@@ -32,6 +32,7 @@ SPECIMENS: dict[str, Specimen] = {
     **conv.ROWS,
     **pooling.ROWS,
     **recurrent.ROWS,
+    **attention.ROWS,
 }
 """Every row, by name: one module per family of layers adds its ``ROWS``."""
 

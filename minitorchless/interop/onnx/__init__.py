@@ -16,6 +16,7 @@ The ``onnx`` package is imported only when exporting (the ``onnx`` extra).
 """
 
 # the converter modules register themselves with the builder when imported
+from minitorchless.interop.onnx import attention as attention
 from minitorchless.interop.onnx import conv as conv
 from minitorchless.interop.onnx import core as core
 from minitorchless.interop.onnx import pooling as pooling
