@@ -221,3 +221,10 @@ def test_onnx_export_matches_over_random_configurations(
     for received in results:
         assert received.dtype == dtype
         np.testing.assert_allclose(received, layer(x), rtol=tolerance, atol=tolerance)
+
+
+def test_an_infinite_gradient_reaches_only_the_maxima() -> None:
+    layer = mtl.MaxPool1d(2)
+    layer(np.array([[[1.0, 2.0, 4.0, 3.0]]]))
+    grad = layer.backward(np.array([[[np.inf, -np.inf]]]))
+    np.testing.assert_array_equal(grad, [[[0, np.inf, -np.inf, 0]]])  # no inf * 0 = NaN

@@ -192,15 +192,18 @@ class _MaxPool(_Pool):
         outputs: FloatArray = padded[windows[0]].copy()
         # which offset of its window each maximum came from: what backward routes by
         index = np.zeros(outputs.shape, dtype=np.min_scalar_type(len(windows) - 1))
+        wins = np.empty(outputs.shape, dtype=bool)
         nan_aware = bool(np.isnan(inputs).any())  # one pass, to skip one per offset
         for offset, window in enumerate(windows[1:], start=1):
             candidate = padded[window]
             # strictly greater: a tie keeps the first maximum in window order, as torch
-            wins = candidate > outputs
+            np.greater(candidate, outputs, out=wins)
             if nan_aware:
                 wins |= np.isnan(candidate)  # torch lets a NaN win, the last one seen
-            np.copyto(outputs, candidate, where=wins)
-            np.copyto(index, offset, where=wins, casting="unsafe")
+            np.maximum(outputs, candidate, out=outputs)  # a NaN propagates, as in torch
+            # the offsets grow, so the last one that won is the largest of wins * offset:
+            # branch-free passes, several times faster than a masked copy
+            np.maximum(index, wins.view(np.uint8) * index.dtype.type(offset), out=index)
         self.save_for_backward(index, inputs.shape, padded.shape, inputs.dtype)
         return outputs
 
@@ -210,8 +213,15 @@ class _MaxPool(_Pool):
         # d max / dx is 1 at the maximum and 0 elsewhere: each gradient goes to
         # the element its window's maximum came from, summed where windows overlap
         grad = np.zeros(padded_shape, dtype=dtype)
+        # a product with the mask is a branch-free pass, but inf * 0 is NaN: a gradient
+        # that is not finite takes the (slower) selection, so only the maxima receive it
+        finite = bool(np.isfinite(grad_output).all())
         for offset, window in enumerate(self._windows(index.shape)):
-            grad[window] += np.where(index == offset, grad_output, 0)
+            chosen = index == offset
+            if finite:
+                grad[window] += grad_output * chosen
+            else:
+                grad[window] += np.where(chosen, grad_output, 0)
         return self._unpadded(grad)
 
 
