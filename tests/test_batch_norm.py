@@ -154,6 +154,10 @@ def test_wrong_rank_and_channels_name_the_layer_the_layout_and_the_shape() -> No
     with pytest.raises(mtl.ShapeError, match=r"received \(batch, 5\)"):
         mtl.BatchNorm1d(3).output_shape((None, 5))
     assert mtl.BatchNorm1d(3).output_shape((None, 3, 7)) == (None, 3, 7)
+    assert mtl.BatchNorm2d(3).output_shape((...,)) == (None, 3, None, None)
+    assert mtl.BatchNorm2d(3).output_shape((..., 5, 5)) == (None, 3, 5, 5)
+    with pytest.raises(mtl.ShapeError, match=r"received \(\*, 4, 5, 5\)"):
+        mtl.BatchNorm2d(3).output_shape((..., 4, 5, 5))
     with pytest.raises(ValueError, match=r"BatchNorm1d: momentum must be in \[0, 1\], received 2"):
         mtl.BatchNorm1d(3, momentum=2)
     with pytest.raises(TypeError, match=r"BatchNorm2d: num_features must be an integer"):

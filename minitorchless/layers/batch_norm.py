@@ -159,15 +159,18 @@ class _BatchNorm(Layer):
     # ------------------------------------------------------------------ shapes
     def output_shape(self, input_shape: ShapeSpec) -> Shape:
         shape = single(self, input_shape)
-        rank = known_rank(shape)
-        if rank is None:
-            return shape
-        if rank not in self._ranks or shape[1] not in (None, self.num_features):
+        full = shape
+        if known_rank(shape) is None:  # unknown leading axes: complete them where one rank fits
+            tail = shape[1:]
+            if len(self._ranks) > 1 or len(tail) > self._ranks[0]:
+                return shape
+            full = (None,) * (self._ranks[0] - len(tail)) + tuple(tail)
+        if len(full) not in self._ranks or full[1] not in (None, self.num_features):
             raise ShapeError(
                 f"{self!r} expects inputs of shape {self._layout} with "
                 f"{self.num_features} channels on axis 1, received {describe(shape)}"
             )
-        return shape
+        return (full[0], self.num_features, *full[2:])
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
