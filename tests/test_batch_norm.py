@@ -253,3 +253,20 @@ def test_explain_shows_each_layer_with_its_formula_and_checks_it() -> None:
         "one mask entry per channel,  p = 0.2",
     ):
         assert line in explanation.text
+
+
+@pytest.mark.parametrize("cls", [mtl.BatchNorm1d, mtl.BatchNorm2d])
+def test_onnx_keeps_a_float64_eps_where_the_variance_is_tiny(cls: Any, tmp_path: Path) -> None:
+    """ONNX's epsilon is a float32; its rounding, moved into the variance, changes nothing."""
+    onnx_reference = pytest.importorskip("onnx.reference")
+    ort = pytest.importorskip("onnxruntime")
+    layer = cls(3, eps=1e-5, affine=False).eval()
+    layer.running_var.value[...] = [1e-7, 1e-4, 1.0]  # eps dominates the first channel
+    layer.running_mean.value[...] = [0.5, -1.0, 2.0]
+    shape = (4, 3) if cls is mtl.BatchNorm1d else (4, 3, 2, 2)
+    x = np.random.default_rng(7).standard_normal(shape)
+    mtl.export_onnx(layer, tmp_path / "bn.onnx", x[:1])
+    session = ort.InferenceSession(str(tmp_path / "bn.onnx"), providers=["CPUExecutionProvider"])
+    reference = onnx_reference.ReferenceEvaluator(str(tmp_path / "bn.onnx"))
+    for received in (session.run(None, {"input": x})[0], reference.run(None, {"input": x})[0]):
+        np.testing.assert_allclose(received, layer(x), rtol=1e-10, atol=1e-12)
