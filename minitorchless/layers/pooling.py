@@ -204,8 +204,25 @@ class _MaxPool(_Pool):
             # the offsets grow, so the last one that won is the largest of wins * offset:
             # branch-free passes, several times faster than a masked copy
             np.maximum(index, wins.view(np.uint8) * index.dtype.type(offset), out=index)
+        if any(self.padding) and np.isneginf(outputs).any():
+            self._first_real_input(index, outputs, inputs.shape, windows)
         self.save_for_backward(index, inputs.shape, padded.shape, inputs.dtype)
         return outputs
+
+    def _first_real_input(
+        self, index: Any, outputs: FloatArray, shape: tuple[int, ...], windows: list[Window]
+    ) -> None:
+        """Point a window whose inputs are all ``-inf`` at its first input, not at padding.
+
+        Padding ties with a ``-inf`` input, and the first maximum in window order
+        may then be padding, whose gradient is dropped; torch gives it to the
+        window's first real input instead. Rare, so done only when it happens.
+        """
+        widths = ((0, 0), (0, 0), *((p, p) for p in self.padding))
+        real = np.pad(np.ones(shape, dtype=bool), widths)  # False on the padding
+        lost = np.isneginf(outputs)
+        for offset, window in reversed(list(enumerate(windows))):  # the first one wins
+            np.copyto(index, offset, where=lost & real[window], casting="unsafe")
 
     def backward(self, grad_output: FloatArray) -> FloatArray:
         index, _, padded_shape, dtype = self.saved()
