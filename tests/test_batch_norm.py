@@ -154,6 +154,10 @@ def test_wrong_rank_and_channels_name_the_layer_the_layout_and_the_shape() -> No
     with pytest.raises(mtl.ShapeError, match=r"received \(batch, 5\)"):
         mtl.BatchNorm1d(3).output_shape((None, 5))
     assert mtl.BatchNorm1d(3).output_shape((None, 3, 7)) == (None, 3, 7)
+    assert mtl.BatchNorm2d(3).output_shape((...,)) == (None, 3, None, None)
+    assert mtl.BatchNorm2d(3).output_shape((..., 5, 5)) == (None, 3, 5, 5)
+    with pytest.raises(mtl.ShapeError, match=r"received \(\*, 4, 5, 5\)"):
+        mtl.BatchNorm2d(3).output_shape((..., 4, 5, 5))
     with pytest.raises(ValueError, match=r"BatchNorm1d: momentum must be in \[0, 1\], received 2"):
         mtl.BatchNorm1d(3, momentum=2)
     with pytest.raises(TypeError, match=r"BatchNorm2d: num_features must be an integer"):
@@ -249,3 +253,20 @@ def test_explain_shows_each_layer_with_its_formula_and_checks_it() -> None:
         "one mask entry per channel,  p = 0.2",
     ):
         assert line in explanation.text
+
+
+@pytest.mark.parametrize("cls", [mtl.BatchNorm1d, mtl.BatchNorm2d])
+def test_onnx_keeps_a_float64_eps_where_the_variance_is_tiny(cls: Any, tmp_path: Path) -> None:
+    """ONNX's epsilon is a float32; its rounding, moved into the variance, changes nothing."""
+    onnx_reference = pytest.importorskip("onnx.reference")
+    ort = pytest.importorskip("onnxruntime")
+    layer = cls(3, eps=1e-5, affine=False).eval()
+    layer.running_var.value[...] = [1e-7, 1e-4, 1.0]  # eps dominates the first channel
+    layer.running_mean.value[...] = [0.5, -1.0, 2.0]
+    shape = (4, 3) if cls is mtl.BatchNorm1d else (4, 3, 2, 2)
+    x = np.random.default_rng(7).standard_normal(shape)
+    mtl.export_onnx(layer, tmp_path / "bn.onnx", x[:1])
+    session = ort.InferenceSession(str(tmp_path / "bn.onnx"), providers=["CPUExecutionProvider"])
+    reference = onnx_reference.ReferenceEvaluator(str(tmp_path / "bn.onnx"))
+    for received in (session.run(None, {"input": x})[0], reference.run(None, {"input": x})[0]):
+        np.testing.assert_allclose(received, layer(x), rtol=1e-10, atol=1e-12)

@@ -221,3 +221,27 @@ def test_onnx_export_matches_over_random_configurations(
     for received in results:
         assert received.dtype == dtype
         np.testing.assert_allclose(received, layer(x), rtol=tolerance, atol=tolerance)
+
+
+def test_an_infinite_gradient_reaches_only_the_maxima() -> None:
+    layer = mtl.MaxPool1d(2)
+    layer(np.array([[[1.0, 2.0, 4.0, 3.0]]]))
+    grad = layer.backward(np.array([[[np.inf, -np.inf]]]))
+    np.testing.assert_array_equal(grad, [[[0, np.inf, -np.inf, 0]]])  # no inf * 0 = NaN
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+def test_a_window_of_only_minus_infinity_sends_its_gradient_to_an_input(
+    torch: ModuleType, dims: int
+) -> None:
+    """Padding ties with -inf; torch then picks the window's first input, and so does the layer."""
+    rng = np.random.default_rng(8)
+    x = np.where(rng.random((2, 2, *([5] * dims))) < 0.7, -np.inf, rng.standard_normal())
+    cls, name = POOLS[dims, "max"]
+    layer, twin = cls(2, 1, 1), getattr(torch.nn, name)(2, 1, 1)
+    tensor = torch.tensor(x, requires_grad=True)
+    expected = twin(tensor)
+    grad_output = rng.integers(1, 5, size=tuple(expected.shape)).astype(np.float64)
+    expected.backward(torch.from_numpy(grad_output))
+    np.testing.assert_array_equal(layer(x), expected.detach().numpy())
+    np.testing.assert_array_equal(layer.backward(grad_output), tensor.grad.numpy())

@@ -117,52 +117,60 @@ class _BatchNorm(Layer):
 
     def backward(self, grad_output: FloatArray) -> FloatArray:
         normalized, inverse_std, training = self.saved()
-        grad_output = self._parameter_grads(grad_output, normalized)
-        grad_normalized = (  # dL/dx_hat = dL/dy * gamma
-            grad_output
-            if self.weight is None
-            else grad_output * self._per_channel(self.weight.value, normalized.ndim)
-        )
+        grad_output, grad_sum, projection_sum = self._parameter_grads(grad_output, normalized)
+        # dL/dx_hat = dL/dy * gamma, and x_hat = (x - mean) * r with r = 1 / sqrt(var + eps)
+        scale = inverse_std  # r * gamma, one per channel
+        if self.weight is not None:
+            scale = inverse_std * self._per_channel(self.weight.value, normalized.ndim)
+        grad_input: FloatArray = grad_output * scale
         if not training:  # the statistics are constants: x_hat is affine in x
-            grad_eval: FloatArray = grad_normalized * inverse_std
-            return grad_eval
+            return grad_input
         # the batch's mean and variance depend on x too; over the m values of a channel,
-        # dL/dx = (dL/dx_hat - mean(dL/dx_hat) - x_hat * mean(dL/dx_hat * x_hat)) / sqrt(var + eps)
-        axes = (0, *range(2, normalized.ndim))
-        mean_grad = grad_normalized.mean(axis=axes, keepdims=True)
-        projection = np.mean(grad_normalized * normalized, axis=axes, keepdims=True)
-        grad_input: FloatArray = grad_normalized - mean_grad
-        grad_input -= normalized * projection
-        grad_input *= inverse_std
+        # dL/dx = r * gamma * (dy - mean(dy) - x_hat * mean(dy * x_hat))
+        count = normalized.size // self.num_features
+        grad_input -= scale * (grad_sum / count)
+        grad_input -= normalized * (scale * (projection_sum / count))
         return grad_input
 
     def backward_parameters(self, grad_output: FloatArray) -> None:
         normalized = self.saved()[0]
         self._parameter_grads(grad_output, normalized)
 
-    def _parameter_grads(self, grad_output: FloatArray, normalized: FloatArray) -> FloatArray:
-        """Add dL/dgamma and dL/dbeta into ``.grad``; return ``grad_output``, checked."""
+    def _parameter_grads(
+        self, grad_output: FloatArray, normalized: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Add dL/dgamma and dL/dbeta into ``.grad``.
+
+        Returns ``grad_output``, checked, and its sums per channel, ``sum(dy)``
+        and ``sum(dy * x_hat)``: the parameters' gradients, which the input's
+        gradient reuses.
+        """
         grad_output = check_grad_shape(self, grad_output, normalized.shape)
         grad_output = grad_output.astype(normalized.dtype, copy=False)
         axes = (0, *range(2, normalized.ndim))
+        projection_sum = np.sum(grad_output * normalized, axis=axes, keepdims=True)
+        grad_sum = np.sum(grad_output, axis=axes, keepdims=True)
         if self.weight is not None and self.weight.requires_grad:
-            self.weight.grad += np.sum(grad_output * normalized, axis=axes)  # sum dy * x_hat
+            self.weight.grad += projection_sum.reshape(-1)  # dL/dgamma = sum dy * x_hat
         if self.bias is not None and self.bias.requires_grad:
-            self.bias.grad += np.sum(grad_output, axis=axes)  # sum dy
-        return grad_output
+            self.bias.grad += grad_sum.reshape(-1)  # dL/dbeta = sum dy
+        return grad_output, grad_sum, projection_sum
 
     # ------------------------------------------------------------------ shapes
     def output_shape(self, input_shape: ShapeSpec) -> Shape:
         shape = single(self, input_shape)
-        rank = known_rank(shape)
-        if rank is None:
-            return shape
-        if rank not in self._ranks or shape[1] not in (None, self.num_features):
+        full = shape
+        if known_rank(shape) is None:  # unknown leading axes: complete them where one rank fits
+            tail = shape[1:]
+            if len(self._ranks) > 1 or len(tail) > self._ranks[0]:
+                return shape
+            full = (None,) * (self._ranks[0] - len(tail)) + tuple(tail)
+        if len(full) not in self._ranks or full[1] not in (None, self.num_features):
             raise ShapeError(
                 f"{self!r} expects inputs of shape {self._layout} with "
                 f"{self.num_features} channels on axis 1, received {describe(shape)}"
             )
-        return shape
+        return (full[0], self.num_features, *full[2:])
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:

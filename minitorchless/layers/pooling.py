@@ -192,17 +192,37 @@ class _MaxPool(_Pool):
         outputs: FloatArray = padded[windows[0]].copy()
         # which offset of its window each maximum came from: what backward routes by
         index = np.zeros(outputs.shape, dtype=np.min_scalar_type(len(windows) - 1))
+        wins = np.empty(outputs.shape, dtype=bool)
         nan_aware = bool(np.isnan(inputs).any())  # one pass, to skip one per offset
         for offset, window in enumerate(windows[1:], start=1):
             candidate = padded[window]
             # strictly greater: a tie keeps the first maximum in window order, as torch
-            wins = candidate > outputs
+            np.greater(candidate, outputs, out=wins)
             if nan_aware:
                 wins |= np.isnan(candidate)  # torch lets a NaN win, the last one seen
-            np.copyto(outputs, candidate, where=wins)
-            np.copyto(index, offset, where=wins, casting="unsafe")
+            np.maximum(outputs, candidate, out=outputs)  # a NaN propagates, as in torch
+            # the offsets grow, so the last one that won is the largest of wins * offset:
+            # branch-free passes, several times faster than a masked copy
+            np.maximum(index, wins.view(np.uint8) * index.dtype.type(offset), out=index)
+        if any(self.padding) and np.isneginf(outputs).any():
+            self._first_real_input(index, outputs, inputs.shape, windows)
         self.save_for_backward(index, inputs.shape, padded.shape, inputs.dtype)
         return outputs
+
+    def _first_real_input(
+        self, index: Any, outputs: FloatArray, shape: tuple[int, ...], windows: list[Window]
+    ) -> None:
+        """Point a window whose inputs are all ``-inf`` at its first input, not at padding.
+
+        Padding ties with a ``-inf`` input, and the first maximum in window order
+        may then be padding, whose gradient is dropped; torch gives it to the
+        window's first real input instead. Rare, so done only when it happens.
+        """
+        widths = ((0, 0), (0, 0), *((p, p) for p in self.padding))
+        real = np.pad(np.ones(shape, dtype=bool), widths)  # False on the padding
+        lost = np.isneginf(outputs)
+        for offset, window in reversed(list(enumerate(windows))):  # the first one wins
+            np.copyto(index, offset, where=lost & real[window], casting="unsafe")
 
     def backward(self, grad_output: FloatArray) -> FloatArray:
         index, _, padded_shape, dtype = self.saved()
@@ -210,8 +230,15 @@ class _MaxPool(_Pool):
         # d max / dx is 1 at the maximum and 0 elsewhere: each gradient goes to
         # the element its window's maximum came from, summed where windows overlap
         grad = np.zeros(padded_shape, dtype=dtype)
+        # a product with the mask is a branch-free pass, but inf * 0 is NaN: a gradient
+        # that is not finite takes the (slower) selection, so only the maxima receive it
+        finite = bool(np.isfinite(grad_output).all())
         for offset, window in enumerate(self._windows(index.shape)):
-            grad[window] += np.where(index == offset, grad_output, 0)
+            chosen = index == offset
+            if finite:
+                grad[window] += grad_output * chosen
+            else:
+                grad[window] += np.where(chosen, grad_output, 0)
         return self._unpadded(grad)
 
 
