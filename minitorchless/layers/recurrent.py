@@ -166,7 +166,7 @@ class Recurrent(Layer):
             caches.append((layer_input, hs, cache))
             finals.append(self.cell.final(hs, cache))
             layer_input = hs[1:]
-        self.save_for_backward(caches, starting)
+        self.save_for_backward(caches)
         self.final_state = public(tuple(np.stack(parts) for parts in zip(*finals, strict=True)))
         outputs = layer_input.transpose(1, 0, 2) if self.batch_first else layer_input
         return np.array(outputs, order="C")  # a copy: the cache stays the layer's
@@ -179,7 +179,7 @@ class Recurrent(Layer):
         self._backward(grad_output, need_input_grad=False)
 
     def _backward(self, grad_output: FloatArray, *, need_input_grad: bool) -> FloatArray | None:
-        caches, _starting = self.saved()
+        caches = self.saved()
         steps, batch = caches[0][0].shape[:2]
         shape = (
             (batch, steps, self.hidden_size)
