@@ -276,3 +276,31 @@ def test_onnx_time_major_and_a_set_initial_state(tmp_path: Any) -> None:
         TypeError, match=r"LSTM\(3, 4, num_layers=2, batch_first=False\) has an initial_state set"
     ):
         mtl.export_onnx(layer, tmp_path / "again.onnx", x)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_fit_trains_a_sequence_classifier(kind: str) -> None:
+    # is the running sum of the sequence above zero at its end? The answer needs every step
+    rng = np.random.default_rng(16)
+    X = rng.standard_normal((256, 12, 1)).astype(np.float32)
+    y = (X.sum(axis=(1, 2)) > 0).astype(np.int64)
+    model = mtl.Sequential(
+        KINDS[kind](1, 8, rng=rng, dtype=np.float32),
+        mtl.LastStep(),
+        mtl.Dense(8, 2, bias=True, rng=rng, dtype=np.float32),
+    )
+    loss = mtl.CrossEntropyLoss()
+    before = loss(model(X), y)
+    mtl.fit(
+        model,
+        X,
+        y,
+        loss=loss,
+        optimizer=mtl.Adam(model.parameters(), lr=0.02),
+        epochs=30,
+        batch_size=32,
+        rng=np.random.default_rng(17),
+        verbose=0,
+    )
+    accuracy = np.mean(model(X).argmax(axis=1) == y)
+    assert loss(model(X), y) < before / 2 and accuracy > 0.8, (before, accuracy)
