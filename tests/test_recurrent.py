@@ -304,3 +304,14 @@ def test_fit_trains_a_sequence_classifier(kind: str) -> None:
     )
     accuracy = np.mean(model(X).argmax(axis=1) == y)
     assert loss(model(X), y) < before / 2 and accuracy > 0.8, (before, accuracy)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_torchs_own_module_comes_over(torch: ModuleType, kind: str) -> None:
+    module = getattr(torch.nn, kind)(3, 4, num_layers=2, dtype=torch.float64)  # time-major
+    layer = mtl.from_torch(module)
+    assert type(layer) is KINDS[kind] and not layer.batch_first and layer.num_layers == 2
+    x = np.random.default_rng(18).standard_normal((5, 2, 3))
+    with torch.no_grad():
+        expected = module(torch.from_numpy(x))[0].numpy()
+    np.testing.assert_allclose(layer(x), expected, rtol=1e-12, atol=1e-15)
