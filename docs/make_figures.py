@@ -291,6 +291,54 @@ def drawing_residual(out: Path) -> Path:
     return path
 
 
+def previous_token_model() -> tuple[mtl.Sequential, list[np.ndarray]]:
+    """A causal attention layer taught to copy the previous token; its weights before and after.
+
+    Tokens, then a learned vector per position, then one ``MultiheadAttention``
+    with 2 heads, then logits: the target at position ``t`` is the token at
+    ``t - 1`` (at 0, itself), which only attention to the previous position
+    can find.
+    """
+    rng = np.random.default_rng(SEED)
+    vocabulary, length, width = 8, 10, 16
+    model = mtl.Sequential(
+        mtl.Embedding(vocabulary, width, rng=rng),
+        mtl.PositionalEmbedding(length, width, rng=rng),
+        mtl.MultiheadAttention(width, 2, causal=True, rng=rng),
+        mtl.Dense(width, vocabulary, bias=True, rng=rng),
+    )
+    model[1].weight.value[...] = rng.standard_normal((length, width))  # distinct positions
+    sample = rng.integers(0, vocabulary, (1, length))
+    model(sample)
+    snapshots = [model[2].attention_weights[0].copy()]
+    optimizer, loss_fn = mtl.Adam(model.parameters(), lr=1e-2), mtl.CrossEntropyLoss()
+    for _ in range(300):
+        tokens = rng.integers(0, vocabulary, (32, length))
+        loss_fn(model(tokens), np.concatenate([tokens[:, :1], tokens[:, :-1]], axis=1))
+        optimizer.zero_grad()
+        model.backward(loss_fn.backward())
+        optimizer.step()
+    model(sample)
+    snapshots.append(model[2].attention_weights[0].copy())
+    return model, snapshots
+
+
+def attention(out: Path) -> Path:
+    """A causal layer's ``attention_weights`` before and after learning to copy the last token."""
+    _, (before, after) = previous_token_model()
+    figure = Figure(figsize=(10, 3.4), layout="constrained")
+    axes = figure.subplots(1, 3)
+    panels = [(before[0], "head 0, before training"), (after[0], "head 0, trained")]
+    panels.append((after[1], "head 1, trained"))
+    for ax, (weights, title) in zip(axes, panels, strict=True):
+        image = ax.imshow(weights, cmap="viridis", vmin=0, vmax=1)
+        ax.set_title(title)
+        ax.set_xlabel("key position")
+        ax.set_ylabel("query position")
+    figure.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
+    return _save(figure, out, "attention.png")
+
+
 FIGURES: dict[str, Callable[[Path], Path]] = {
     "activations": activations,
     "iris-loss": iris_loss,
@@ -300,6 +348,7 @@ FIGURES: dict[str, Callable[[Path], Path]] = {
     "network": network,
     "draw-classic": drawing_classic,
     "draw-residual": drawing_residual,
+    "attention": attention,
 }
 
 
