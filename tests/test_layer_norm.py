@@ -41,7 +41,10 @@ def test_matches_torch_at_any_rank_and_option(torch: ModuleType, problem: dict[s
     for parameter in layer.parameters():  # not 1 and 0, so that a swap would show
         parameter.value[...] = problem["rng"].uniform(-2, 2, parameter.shape)
     twin = torch.nn.LayerNorm(problem["normalized_shape"], **options)
-    report = compare_with_torch(layer, twin, problem["x"], rtol=1e-10, atol=1e-12)
+    # torch's x - mean rounds at the scale of |x|: over one value, where the exact
+    # difference is 0, that rounding is all the weight gradient has
+    atol = 1e-12 * max(1.0, float(np.abs(problem["x"]).max()))
+    report = compare_with_torch(layer, twin, problem["x"], rtol=1e-10, atol=atol)
     assert set(report.max_abs_error) == {"outputs", "inputs", *dict(layer.named_parameters())}
 
 
