@@ -202,3 +202,12 @@ def test_shapes_inferred_for_summary_and_partly_unknown_inputs() -> None:
     lines: list[str] = []
     model.summary((1, 8, 8), print_fn=lines.append)
     assert any("(batch, 4, 3, 3)" in line for line in lines)
+
+
+def test_from_torch_refuses_padding_other_than_zeros(torch: ModuleType) -> None:
+    module = torch.nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect")
+    with _raises(TypeError, "Conv2d", "expected padding_mode='zeros'", "'reflect'"):
+        mtl.from_torch(module)
+    back = mtl.from_torch(torch.nn.Conv1d(2, 4, 3, padding="same", groups=2, bias=False))
+    assert isinstance(back, mtl.Conv1d)
+    assert (back.padding, back.groups, back.bias, back.weight.shape) == ("same", 2, None, (4, 1, 3))

@@ -150,3 +150,37 @@ def test_char_lm_defaults_beat_the_bigram_clearly(model: str) -> None:
     # the whole default run, however long a busy machine takes (the time guard off)
     result = load_example("char_lm").main(["--model", model, "--max-minutes", "1000"])
     assert result["bits_per_char"] < result["bigram_bits_per_char"] - 0.4
+
+
+@pytest.mark.slow
+def test_cnn_digits_reaches_98_percent_with_its_real_settings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cnn = load_example("cnn_digits")
+    result = cnn.main(["--verbose", "0"])  # default seed and epochs
+    assert result["accuracy"] >= 0.98
+    assert "test accuracy: " in capsys.readouterr().out
+
+
+def test_cnn_digits_trains_and_plots_its_filters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    cnn = load_example("cnn_digits")
+    plot = tmp_path / "filters.png"
+    result = cnn.main(["--plot", str(plot), "--verbose", "0", "--epochs", "2"])
+    assert result["epochs"] == 2 and result["accuracy"] > 0.5  # chance is 0.1
+    assert "test accuracy: " in capsys.readouterr().out
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cnn_digits_shifted_copies_move_each_image_by_one_pixel() -> None:
+    cnn = load_example("cnn_digits")
+    image = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
+    copies = cnn.shifted_copies(image)
+    assert copies.shape == (5, 1, 4, 4)
+    np.testing.assert_array_equal(copies[0], image[0])
+    np.testing.assert_array_equal(copies[1, 0, 1:], image[0, 0, :-1])  # down by one
+    np.testing.assert_array_equal(copies[1, 0, 0], 0)  # zeros come in at the edge
+    np.testing.assert_array_equal(copies[4, 0, :, :-1], image[0, 0, :, 1:])  # left by one
+    np.testing.assert_array_equal(copies[4, 0, :, -1], 0)

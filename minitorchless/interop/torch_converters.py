@@ -185,18 +185,18 @@ _register_from(mnn.GraphModule, _graph_from_torch)
 
 
 # ---------------------------------------------------------------- convolutions
+_CONV_ARGUMENTS = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation")
+
+
+def _conv_arguments(conv: Any) -> dict[str, Any]:
+    """A convolution's constructor arguments, read off a layer or a module (same names)."""
+    arguments = {name: getattr(conv, name) for name in _CONV_ARGUMENTS}
+    return {**arguments, "groups": conv.groups, "bias": conv.bias is not None}
+
+
 def _torch_conv(layer: Conv1d | Conv2d, convert: Convert) -> Any:
     make = nn.Conv1d if isinstance(layer, Conv1d) else nn.Conv2d
-    return make(
-        layer.in_channels,
-        layer.out_channels,
-        layer.kernel_size,
-        stride=layer.stride,
-        padding=layer.padding,
-        dilation=layer.dilation,
-        groups=layer.groups,
-        bias=layer.bias is not None,
-    )
+    return make(**_conv_arguments(layer))
 
 
 def _conv_from_torch(module: Any, convert: Callable[[Any], Layer], dtype: Any) -> Layer:
@@ -206,17 +206,7 @@ def _conv_from_torch(module: Any, convert: Callable[[Any], Layer], dtype: Any) -
             f"expected padding_mode='zeros', received {module.padding_mode!r}"
         )
     make = Conv1d if isinstance(module, nn.Conv1d) else Conv2d
-    return make(
-        module.in_channels,
-        module.out_channels,
-        module.kernel_size,
-        stride=module.stride,
-        padding=module.padding,
-        dilation=module.dilation,
-        groups=module.groups,
-        bias=module.bias is not None,
-        dtype=dtype,
-    )
+    return make(**_conv_arguments(module), dtype=dtype)
 
 
 for _conv_cls, _torch_conv_cls in ((Conv1d, nn.Conv1d), (Conv2d, nn.Conv2d)):
