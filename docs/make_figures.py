@@ -291,6 +291,38 @@ def drawing_residual(out: Path) -> Path:
     return path
 
 
+def drawing_cnn(out: Path) -> Path:
+    """``mtl.draw`` of the small CNN of the convolution page, on 8 x 8 images."""
+    rng = np.random.default_rng(SEED)
+    model = mtl.Sequential(
+        mtl.Conv2d(1, 16, 3, padding="same", rng=rng),
+        mtl.ReLU(),
+        mtl.Conv2d(16, 32, 3, stride=2, padding=1, rng=rng),
+        mtl.ReLU(),
+        mtl.Flatten(),
+        mtl.Dense(32 * 4 * 4, 10, bias=True, rng=rng),
+    )
+    path = out / "draw-cnn.svg"
+    mtl.draw(model, input_shape=(1, 8, 8)).save(path)
+    return path
+
+
+def drawing_transformer(out: Path) -> Path:
+    """``mtl.draw`` of a language model with one transformer block, as on the attention page."""
+    rng = np.random.default_rng(SEED)
+    vocabulary, context = 30, 16
+    model = mtl.Sequential(
+        mtl.Embedding(vocabulary, 32, rng=rng),
+        mtl.PositionalEmbedding(context, 32, rng=rng),
+        mtl.transformer_block(32, 4, rng=rng),
+        mtl.LayerNorm(32),
+        mtl.Dense(32, vocabulary, bias=True, rng=rng),
+    )
+    path = out / "draw-transformer.svg"
+    mtl.draw(model, input_shape=(context,)).save(path)
+    return path
+
+
 FIGURES: dict[str, Callable[[Path], Path]] = {
     "activations": activations,
     "iris-loss": iris_loss,
@@ -300,6 +332,8 @@ FIGURES: dict[str, Callable[[Path], Path]] = {
     "network": network,
     "draw-classic": drawing_classic,
     "draw-residual": drawing_residual,
+    "draw-cnn": drawing_cnn,
+    "draw-transformer": drawing_transformer,
 }
 
 
