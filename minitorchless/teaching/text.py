@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMULA_WIDTH", "format_value", "render", "render_html", "shape_of"]
 
-FORMULA_WIDTH = 76  # longer formulas go on, indented, on the lines below
+FORMULA_WIDTH = 100  # longer formulas go on, indented, on the lines below
 
 
 def shape_of(array: FloatArray) -> str:
