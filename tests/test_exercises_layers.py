@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -95,3 +96,10 @@ def test_an_exercise_without_a_library_layer_compares_nothing() -> None:
     assert "softmax_cross_entropy" not in layers.TWINS
     reference = exercises.EXERCISES["softmax_cross_entropy"].reference
     assert exercises.compare_with_layer("softmax_cross_entropy", reference) == ""
+
+
+def test_the_teachers_page_names_every_layer_an_exercise_is_held_against() -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "exercises.md").read_text()
+    for name, (layer, _) in layers.TWINS.items():
+        row = next(line for line in page.splitlines() if line.startswith(f"| `{name}` |"))
+        assert f"`mtl.{layer}`" in row, row
