@@ -31,6 +31,14 @@ sys.path.insert(0, str(ROOT / "examples"))  # the iris data and model of example
 
 import minitorchless as mtl  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "docs"))  # the mtl.draw figures, in draw_figures.py
+from draw_figures import (  # noqa: E402
+    drawing_classic,
+    drawing_cnn,
+    drawing_residual,
+    drawing_transformer,
+)
+
 DPI = 100
 SEED = 0
 # the PNG "Software" entry names the matplotlib version; leave it out so that
@@ -263,64 +271,52 @@ def network(out: Path) -> Path:
     return _save(figure, out, "network.png")
 
 
-def drawing_classic(out: Path) -> Path:
-    """``mtl.draw`` of the classic network: the tutorial's 5-4-3 sigmoid net."""
-    from iris import build_model
+def previous_token_model() -> tuple[mtl.Sequential, list[np.ndarray]]:
+    """A causal attention layer taught to copy the previous token; its weights before and after.
 
-    path = out / "draw-classic.svg"
-    mtl.draw(build_model(4, SEED), input_shape=(5,)).save(path)
-    return path
-
-
-def drawing_residual(out: Path) -> Path:
-    """``mtl.draw`` of a residual MLP on the digits: two of the example's blocks."""
+    Tokens, then a learned vector per position, then one ``MultiheadAttention``
+    with 2 heads, then logits: the target at position ``t`` is the token at
+    ``t - 1`` (at 0, itself), which only attention to the previous position
+    can find.
+    """
     rng = np.random.default_rng(SEED)
-
-    def block() -> mtl.Layer:
-        return mtl.Residual(mtl.Sequential(mtl.Dense(32, 32, bias=True, rng=rng), mtl.Tanh()))
-
+    vocabulary, length, width = 8, 10, 16
     model = mtl.Sequential(
-        mtl.Dense(64, 32, bias=True, rng=rng),
-        mtl.Tanh(),
-        block(),
-        block(),
-        mtl.Dense(32, 10, bias=True, rng=rng),
+        mtl.Embedding(vocabulary, width, rng=rng),
+        mtl.PositionalEmbedding(length, width, rng=rng),
+        mtl.MultiheadAttention(width, 2, causal=True, rng=rng),
+        mtl.Dense(width, vocabulary, bias=True, rng=rng),
     )
-    path = out / "draw-residual.svg"
-    mtl.draw(model, input_shape=(64,)).save(path)
-    return path
+    model[1].weight.value[...] = rng.standard_normal((length, width))  # distinct positions
+    sample = rng.integers(0, vocabulary, (1, length))
+    model(sample)
+    snapshots = [model[2].attention_weights[0].copy()]
+    optimizer, loss_fn = mtl.Adam(model.parameters(), lr=1e-2), mtl.CrossEntropyLoss()
+    for _ in range(300):
+        tokens = rng.integers(0, vocabulary, (32, length))
+        loss_fn(model(tokens), np.concatenate([tokens[:, :1], tokens[:, :-1]], axis=1))
+        optimizer.zero_grad()
+        model.backward(loss_fn.backward())
+        optimizer.step()
+    model(sample)
+    snapshots.append(model[2].attention_weights[0].copy())
+    return model, snapshots
 
 
-def drawing_cnn(out: Path) -> Path:
-    """``mtl.draw`` of the small CNN of the convolution page, on 8 x 8 images."""
-    rng = np.random.default_rng(SEED)
-    model = mtl.Sequential(
-        mtl.Conv2d(1, 16, 3, padding="same", rng=rng),
-        mtl.ReLU(),
-        mtl.Conv2d(16, 32, 3, stride=2, padding=1, rng=rng),
-        mtl.ReLU(),
-        mtl.Flatten(),
-        mtl.Dense(32 * 4 * 4, 10, bias=True, rng=rng),
-    )
-    path = out / "draw-cnn.svg"
-    mtl.draw(model, input_shape=(1, 8, 8)).save(path)
-    return path
-
-
-def drawing_transformer(out: Path) -> Path:
-    """``mtl.draw`` of a language model with one transformer block, as on the attention page."""
-    rng = np.random.default_rng(SEED)
-    vocabulary, context = 30, 16
-    model = mtl.Sequential(
-        mtl.Embedding(vocabulary, 32, rng=rng),
-        mtl.PositionalEmbedding(context, 32, rng=rng),
-        mtl.transformer_block(32, 4, rng=rng),
-        mtl.LayerNorm(32),
-        mtl.Dense(32, vocabulary, bias=True, rng=rng),
-    )
-    path = out / "draw-transformer.svg"
-    mtl.draw(model, input_shape=(context,)).save(path)
-    return path
+def attention(out: Path) -> Path:
+    """A causal layer's ``attention_weights`` before and after learning to copy the last token."""
+    _, (before, after) = previous_token_model()
+    figure = Figure(figsize=(10, 3.4), layout="constrained")
+    axes = figure.subplots(1, 3)
+    panels = [(before[0], "head 0, before training"), (after[0], "head 0, trained")]
+    panels.append((after[1], "head 1, trained"))
+    for ax, (weights, title) in zip(axes, panels, strict=True):
+        image = ax.imshow(weights, cmap="viridis", vmin=0, vmax=1)
+        ax.set_title(title)
+        ax.set_xlabel("key position")
+        ax.set_ylabel("query position")
+    figure.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
+    return _save(figure, out, "attention.png")
 
 
 FIGURES: dict[str, Callable[[Path], Path]] = {
@@ -334,6 +330,7 @@ FIGURES: dict[str, Callable[[Path], Path]] = {
     "draw-residual": drawing_residual,
     "draw-cnn": drawing_cnn,
     "draw-transformer": drawing_transformer,
+    "attention": attention,
 }
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from typing import Any
 
@@ -66,13 +65,7 @@ def build_model(args: argparse.Namespace, vocab: int) -> mtl.Layer:
     embed = mtl.Embedding(vocab, e, rng=rng, dtype=dtype)
     embed.weight.value *= 0.1  # N(0, 0.1^2): token vectors of the size of the positions'
     if args.model == "lstm":
-        lstm = getattr(mtl, "LSTM", None)
-        if lstm is None:
-            sys.exit(
-                "char_lm: --model lstm needs mtl.LSTM, which this minitorchless does not have "
-                "yet; run --model transformer"
-            )
-        body: list[mtl.Layer] = [lstm(e, args.hidden, rng=rng, dtype=dtype)]
+        body: list[mtl.Layer] = [mtl.LSTM(e, args.hidden, rng=rng, dtype=dtype)]
         width = args.hidden
     else:
         body = [mtl.PositionalEmbedding(args.context, e, rng=rng, dtype=dtype)]

@@ -31,6 +31,7 @@ from benchmarks import (  # noqa: E402
     w1_classic,
     w2_mnist,
     w3_scaling,
+    w5_transformer,
 )
 from benchmarks.timing import Contender, alternate  # noqa: E402
 
@@ -162,6 +163,7 @@ def test_quick_run_of_the_workloads_renders() -> None:
             w1_classic.run(quick=True),
             w2_mnist.run(quick=True),
             w3_scaling.run(quick=True),
+            w5_transformer.run(quick=True),
         ]
     text = "\n".join(report.text(section) for section in sections)
     markdown = report.markdown(sections, {"CPU": "test"}, {"mode": "quick"})
@@ -169,3 +171,15 @@ def test_quick_run_of_the_workloads_renders() -> None:
         assert name in text and name in markdown
     assert "| loop (backward) / hand-written |" in markdown
     assert all(np.isfinite(s.data.get("epoch_flops", 0)) for s in sections)
+
+
+def test_w5_transformer_contenders_compute_the_same_block() -> None:
+    torch = pytest.importorskip("torch")
+    block, x, grad = w5_transformer.block_and_data(16, 4, 8, 3)
+    module = mtl.to_torch(block)
+    inputs = torch.from_numpy(x).requires_grad_(True)
+    outputs = module(inputs)
+    outputs.backward(torch.from_numpy(grad))
+    np.testing.assert_allclose(block(x), outputs.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(block.backward(grad), inputs.grad.numpy(), rtol=1e-4, atol=1e-5)
+    assert block.dtype == np.float32 and outputs.dtype == torch.float32

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hostile_files import big_declared, layer, model_file
 from specimens import SPECIMENS, build
@@ -97,3 +98,77 @@ def test_a_config_the_size_cannot_be_told_from_reaches_the_constructors_own_erro
     path.write_bytes(model_file({"layers": [layer(kind, config)], "root": 0}))
     with pytest.raises(mtl.CorruptFileError, match=rf"layer 0 \({kind}\) cannot be rebuilt"):
         mtl.load(path)
+
+
+# ------------------------------------------- tensors charged as they are created
+class _ManyTables(mtl.Layer):
+    """A user's layer making ``count`` tensors of 10 values, with no size_from_config."""
+
+    made = 0
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+        for index in range(count):
+            self.add_buffer(f"t{index}", np.zeros(10))
+            type(self).made += 1
+
+    def forward(self, inputs: Any) -> Any:
+        return inputs
+
+    def backward(self, grad_output: Any) -> Any:
+        return grad_output
+
+    def get_config(self) -> dict[str, Any]:
+        return {"count": self.count}
+
+
+def test_a_users_layer_is_stopped_at_the_first_tensor_past_the_budget(tmp_path: Path) -> None:
+    """10**9 tensors asked for: the constructor is stopped after 2**20 / 10 of them."""
+    path = tmp_path / "many.safetensors"
+    path.write_bytes(model_file({"layers": [layer("_ManyTables", {"count": 10**9})], "root": 0}))
+    _ManyTables.made = 0
+    with pytest.raises(
+        mtl.CorruptFileError,
+        match=r"layer 0 \(_ManyTables\) creates a tensor 't104857' of shape \(10,\) .*more "
+        r"parameters than the file's tensors hold",
+    ):
+        mtl.load(path, custom_layers=[_ManyTables])
+    assert _ManyTables.made == 2**20 // 10
+
+
+class _Tied(mtl.Layer):
+    """A user's container whose output layer reuses its embedding's weight (weight tying)."""
+
+    def __init__(self, embedding: mtl.Embedding) -> None:
+        super().__init__()
+        self.embedding = embedding
+        self.output = self.add_parameter("output", embedding.weight)
+
+    def children(self) -> list[tuple[str, mtl.Layer]]:
+        return [("embedding", self.embedding)]
+
+    def forward(self, inputs: Any) -> Any:
+        return self.embedding(inputs) @ self.output.value.T
+
+    def backward(self, grad_output: Any) -> Any:
+        return None
+
+    def get_config(self) -> dict[str, Any]:
+        return {"embedding": self.embedding}
+
+
+def test_a_tied_parameter_is_charged_once(tmp_path: Path) -> None:
+    """1.2 million values stored once: charging them twice would pass the budget's slack."""
+    model = _Tied(mtl.Embedding(1200, 1000, rng=np.random.default_rng(0)))
+    assert [name for name, _ in model.named_tensors()] == ["output"]
+    path = tmp_path / "tied.safetensors"
+    mtl.save(model, path)
+    loaded = mtl.load(path, custom_layers=[_Tied])
+    assert loaded.output is loaded.embedding.weight  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(loaded.output.value, model.output.value)  # type: ignore[attr-defined]
+
+
+def test_outside_a_load_nothing_is_charged() -> None:
+    assert len(list(_ManyTables(3).named_tensors())) == 3
+    assert mtl.Dense(1500, 1500).weight.value.size > 2**20

@@ -137,16 +137,9 @@ def test_char_lm_bigram_baseline_is_the_counted_entropy() -> None:
     assert char_lm.bigram_bits(train, val, 2) == pytest.approx(expected, rel=1e-12)
 
 
-def test_char_lm_lstm_uses_mtl_lstm_or_says_why_not(capsys: pytest.CaptureFixture[str]) -> None:
-    import minitorchless as mtl
-
+def test_char_lm_lstm_runs_and_learns(capsys: pytest.CaptureFixture[str]) -> None:
     char_lm = load_example("char_lm")
-    arguments = [*TINY_LM, "--model", "lstm", "--hidden", "16"]
-    if not hasattr(mtl, "LSTM"):
-        with pytest.raises(SystemExit, match=r"--model lstm needs mtl\.LSTM"):
-            char_lm.main(arguments)
-        return
-    result = char_lm.main(arguments)
+    result = char_lm.main([*TINY_LM, "--model", "lstm", "--hidden", "16"])
     assert "bits per char (lstm)" in capsys.readouterr().out
     assert result["sample"].startswith("The ")
 
@@ -154,10 +147,6 @@ def test_char_lm_lstm_uses_mtl_lstm_or_says_why_not(capsys: pytest.CaptureFixtur
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["transformer", "lstm"])
 def test_char_lm_defaults_beat_the_bigram_clearly(model: str) -> None:
-    import minitorchless as mtl
-
-    if model == "lstm" and not hasattr(mtl, "LSTM"):
-        pytest.skip("mtl.LSTM is not part of this build")
     # the whole default run, however long a busy machine takes (the time guard off)
     result = load_example("char_lm").main(["--model", model, "--max-minutes", "1000"])
     assert result["bits_per_char"] < result["bigram_bits_per_char"] - 0.4

@@ -290,3 +290,27 @@ def test_a_divergence_factor_of_at_most_one_is_refused(factor: float) -> None:
         mtl.fit(model, X, y, loss=mtl.CrossEntropyLoss(),
                 optimizer=mtl.SGD(model.parameters(), lr=0.1), epochs=1, verbose=0,
                 divergence_factor=factor)  # fmt: skip
+
+
+class _Opaque(mtl.Layer):
+    """A user's layer without output_shape: its outputs' shape is unknown in advance."""
+
+    def forward(self, inputs: Any) -> Any:
+        self.save_for_backward(None)
+        return np.asarray(inputs)
+
+    def backward(self, grad_output: Any) -> Any:
+        return grad_output
+
+
+def test_a_model_whose_output_shape_is_unknown_still_trains_and_checks_each_batch() -> None:
+    X, y = _blobs()
+    model = mtl.Sequential(_classifier(), _Opaque())
+    sgd = mtl.SGD(model.parameters(), lr=0.5)
+    history = mtl.fit(model, X, y, loss=mtl.CrossEntropyLoss(), optimizer=sgd, epochs=2, verbose=0)
+    assert len(history) == 2
+    y = y.copy()
+    y[50] = 3
+    with pytest.raises(ValueError, match="label 3 at index 50"):  # the full batch: row 50
+        mtl.fit(model, X, y, loss=mtl.CrossEntropyLoss(),
+                optimizer=mtl.SGD(model.parameters(), lr=0.5), epochs=2, verbose=0)  # fmt: skip

@@ -276,3 +276,42 @@ def test_onnx_time_major_and_a_set_initial_state(tmp_path: Any) -> None:
         TypeError, match=r"LSTM\(3, 4, num_layers=2, batch_first=False\) has an initial_state set"
     ):
         mtl.export_onnx(layer, tmp_path / "again.onnx", x)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_fit_trains_a_sequence_classifier(kind: str) -> None:
+    # is the running sum of the sequence above zero at its end? The answer needs every step
+    rng = np.random.default_rng(16)
+    X = rng.standard_normal((256, 12, 1)).astype(np.float32)
+    y = (X.sum(axis=(1, 2)) > 0).astype(np.int64)
+    model = mtl.Sequential(
+        KINDS[kind](1, 8, rng=rng, dtype=np.float32),
+        mtl.LastStep(),
+        mtl.Dense(8, 2, bias=True, rng=rng, dtype=np.float32),
+    )
+    loss = mtl.CrossEntropyLoss()
+    before = loss(model(X), y)
+    mtl.fit(
+        model,
+        X,
+        y,
+        loss=loss,
+        optimizer=mtl.Adam(model.parameters(), lr=0.02),
+        epochs=30,
+        batch_size=32,
+        rng=np.random.default_rng(17),
+        verbose=0,
+    )
+    accuracy = np.mean(model(X).argmax(axis=1) == y)
+    assert loss(model(X), y) < before / 2 and accuracy > 0.8, (before, accuracy)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_torchs_own_module_comes_over(torch: ModuleType, kind: str) -> None:
+    module = getattr(torch.nn, kind)(3, 4, num_layers=2, dtype=torch.float64)  # time-major
+    layer = mtl.from_torch(module)
+    assert type(layer) is KINDS[kind] and not layer.batch_first and layer.num_layers == 2
+    x = np.random.default_rng(18).standard_normal((5, 2, 3))
+    with torch.no_grad():
+        expected = module(torch.from_numpy(x))[0].numpy()
+    np.testing.assert_allclose(layer(x), expected, rtol=1e-12, atol=1e-15)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from minitorchless.serialization import limits
+from minitorchless.layers.shapes import MAX_RANK
+from minitorchless.serialization import _decode, _json, limits
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = (ROOT / "docs" / "saving.md").read_text(encoding="utf-8")
@@ -53,3 +54,12 @@ def test_the_limits_table_gives_every_limit_its_value() -> None:
     rows = _table_rows(_section("The limits"))
     shown = {name.strip("`"): int(value.replace(",", "")) for name, value, _ in rows}
     assert shown == {name: getattr(limits, name) for name in limits.__all__}
+
+
+def test_the_numbers_of_the_guarantees_are_the_codes() -> None:
+    rows = _table_rows(_section("What is guaranteed, and which test proves it"))
+    policies = " ".join(policy for _, policy, _ in rows)
+    assert _decode._SLACK == 2**20 and "plus 2²⁰" in policies
+    assert f"{_json._MAX_INTEGER_DIGITS} digits at most" in policies
+    assert f"{MAX_RANK} axes, `minitorchless.layers.shapes.MAX_RANK`" in policies
+    assert f"{_decode._CHECKS_PER_VALUE} lookups per JSON value" in policies

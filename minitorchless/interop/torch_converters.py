@@ -321,14 +321,16 @@ def _from_recurrent(layer_cls: type[Recurrent]) -> Any:
     return build
 
 
-_RECURRENT: list[tuple[type[Recurrent], type]] = [
-    (RNN, mnn.SequenceRNN),
-    (LSTM, mnn.SequenceLSTM),
-    (GRU, mnn.SequenceGRU),
+_RECURRENT: list[tuple[type[Recurrent], type, type]] = [
+    (RNN, mnn.SequenceRNN, nn.RNN),
+    (LSTM, mnn.SequenceLSTM, nn.LSTM),
+    (GRU, mnn.SequenceGRU, nn.GRU),
 ]
-for _layer_cls, _module_cls in _RECURRENT:
+for _layer_cls, _module_cls, _torch_cls in _RECURRENT:
     register_torch_module(_layer_cls)(_to_recurrent(_module_cls))
     _register_from(_module_cls, _from_recurrent(_layer_cls))
+    # torch's own module too, which returns (outputs, state): alone, not inside a Sequential
+    _register_from(_torch_cls, _from_recurrent(_layer_cls))
 register_torch_module(LastStep)(_stateless(lambda layer: mnn.LastStep()))
 _register_from(mnn.LastStep, _ignoring_children(lambda m, dtype: LastStep()))
 

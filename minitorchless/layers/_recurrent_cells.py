@@ -21,6 +21,7 @@ again: these loops are where a recurrent network spends its time.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -67,7 +68,7 @@ def _activation_grads(activations: FloatArray, kinds: str, hidden: int) -> Float
     return grads
 
 
-class Cell:
+class Cell(ABC):
     """What a recurrent layer needs from its kind of cell.
 
     Attributes:
@@ -88,16 +89,17 @@ class Cell:
         """
         return weight_ih.T, None if bias_ih is None or bias_hh is None else bias_ih + bias_hh
 
+    @abstractmethod
     def forward(
         self, xw: FloatArray, initial: States, weight_hh: FloatArray, bias_hh: FloatArray | None
     ) -> tuple[FloatArray, Any]:
         """Run the steps; return ``hs`` ``(T + 1, N, H)`` (``hs[0]`` is h0) and the cache."""
-        raise NotImplementedError
 
     def final(self, hs: FloatArray, cache: Any) -> States:
         """The states after the last step."""
         return (hs[-1],)
 
+    @abstractmethod
     def backward(
         self, grad_hs: FloatArray, hs: FloatArray, cache: Any, weight_hh: FloatArray
     ) -> tuple[FloatArray, FloatArray, States]:
@@ -105,7 +107,6 @@ class Cell:
 
         ``grad_hs`` is dL/dh_t for every step ``(T, N, H)``, from the layer above.
         """
-        raise NotImplementedError
 
 
 class RNNCell(Cell):

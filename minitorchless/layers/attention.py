@@ -240,6 +240,13 @@ class MultiheadAttention(Layer):
         return outputs.reshape(n, t, e)  # type: ignore[no-any-return]
 
     def backward(self, grad_output: FloatArray) -> Any:
+        return self._backward(grad_output, inputs_needed=True)
+
+    def backward_parameters(self, grad_output: FloatArray) -> None:
+        # the first layer's dL/dx is the data's, read by no one: skip its products
+        self._backward(grad_output, inputs_needed=False)
+
+    def _backward(self, grad_output: FloatArray, *, inputs_needed: bool) -> Any:
         query, key_value, q, k, v, weights, context = self.saved()
         n, t, e = query.shape
         grad_output = check_grad_shape(self, grad_output, query.shape)
@@ -258,10 +265,13 @@ class MultiheadAttention(Layer):
         grad_q *= grad_q.dtype.type(1.0 / math.sqrt(self.head_dim))
         if key_value is None:
             grad_rows_in = self._rows(np.stack([grad_q, grad_k, grad_v]), n, t)
-            return self._project_in_backward(grad_rows_in, query, slice(None))
-        grad_query = self._project_in_backward(self._rows(grad_q[None], n, t), query, slice(0, e))
+            return self._project_in_backward(grad_rows_in, query, slice(None), inputs_needed)
+        grad_q_rows = self._rows(grad_q[None], n, t)
+        grad_query = self._project_in_backward(grad_q_rows, query, slice(0, e), inputs_needed)
         grad_kv = self._rows(np.stack([grad_k, grad_v]), n, key_value.shape[1])
-        grad_key_value = self._project_in_backward(grad_kv, key_value, slice(e, None))
+        grad_key_value = self._project_in_backward(
+            grad_kv, key_value, slice(e, None), inputs_needed
+        )
         return grad_query, grad_key_value
 
     def _rows(self, per_head: FloatArray, batch: int, length: int) -> FloatArray:
@@ -270,8 +280,10 @@ class MultiheadAttention(Layer):
         rows: FloatArray = per_head.transpose(1, 3, 0, 2, 4)
         return rows.reshape(batch * length, parts * self.embed_dim)
 
-    def _project_in_backward(self, grad_rows: FloatArray, inputs: FloatArray, part: slice) -> Any:
-        """Add dL/d(in_proj) for rows ``part`` of the weight; return dL/d(inputs)."""
+    def _project_in_backward(
+        self, grad_rows: FloatArray, inputs: FloatArray, part: slice, inputs_needed: bool
+    ) -> Any:
+        """Add dL/d(in_proj) for rows ``part`` of the weight; return dL/d(inputs) if needed."""
         rows = inputs.reshape(-1, self.embed_dim)
         weight = self.in_proj_weight
         if weight.requires_grad:
@@ -281,6 +293,8 @@ class MultiheadAttention(Layer):
                 weight.grad[part] += grad_rows.T @ rows
         if self.in_proj_bias is not None and self.in_proj_bias.requires_grad:
             self.in_proj_bias.grad[part] += grad_rows.sum(axis=0)
+        if not inputs_needed:
+            return None
         grad_input: FloatArray = grad_rows @ weight.value[part]  # dL/dx = g W_in
         return grad_input.reshape(inputs.shape)
 

@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 from typing_extensions import Self
 
 from minitorchless._checks import float_dtype
+from minitorchless.layers._allowance import charge
 from minitorchless.layers._walks import distinct_layers, tree_repr
 from minitorchless.layers.hooks import ForwardHook, HookHandle
 from minitorchless.layers.modes import eval_mode_forced
@@ -190,6 +191,8 @@ class Layer(ABC):
         ``own_parameters`` lists every parameter added this way.
         """
         parameter = value if isinstance(value, Parameter) else Parameter(value)
+        if parameter is not value:  # an adopted (tied) parameter allocates nothing
+            charge(self, name, parameter.shape)
         self._parameters[name] = parameter
         return parameter
 
@@ -200,6 +203,7 @@ class Layer(ABC):
         but never trained. Update ``buffer.value`` in place.
         """
         buffer = Buffer(value)
+        charge(self, name, buffer.shape)
         self._buffers[name] = buffer
         return buffer
 

@@ -50,12 +50,11 @@ class Recurrent(Layer):
     docstring for the states and ``docs/sequences.md`` for the math.
     """
 
-    gates: ClassVar[int] = 1
-    """How many blocks of ``hidden_size`` rows each weight stacks (the cell's gates)."""
+    cell_type: ClassVar[type[Cell]]
+    """The kind of cell: its step, forward and backward, and how many gates it stacks."""
 
     def __init__(
         self,
-        cell: Cell,
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
@@ -67,7 +66,7 @@ class Recurrent(Layer):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        self.cell = cell
+        self.cell = cell = self._new_cell()
         self.input_size = positive_int(name, "input_size", input_size)
         self.hidden_size = positive_int(name, "hidden_size", hidden_size)
         self.num_layers = positive_int(name, "num_layers", num_layers)
@@ -93,6 +92,9 @@ class Recurrent(Layer):
         """The states after the last step of the last forward (see ``initial_state``)."""
         self.initial_state_grad: Any = None
         """dL/d(initial state) after the last backward, in ``initial_state``'s form."""
+
+    def _new_cell(self) -> Cell:
+        return self.cell_type()
 
     # ----------------------------------------------------------------- states
     @property
@@ -166,7 +168,7 @@ class Recurrent(Layer):
             caches.append((layer_input, hs, cache))
             finals.append(self.cell.final(hs, cache))
             layer_input = hs[1:]
-        self.save_for_backward(caches, starting)
+        self.save_for_backward(caches)
         self.final_state = public(tuple(np.stack(parts) for parts in zip(*finals, strict=True)))
         outputs = layer_input.transpose(1, 0, 2) if self.batch_first else layer_input
         return np.array(outputs, order="C")  # a copy: the cache stays the layer's
@@ -179,7 +181,7 @@ class Recurrent(Layer):
         self._backward(grad_output, need_input_grad=False)
 
     def _backward(self, grad_output: FloatArray, *, need_input_grad: bool) -> FloatArray | None:
-        caches, _starting = self.saved()
+        caches = self.saved()
         steps, batch = caches[0][0].shape[:2]
         shape = (
             (batch, steps, self.hidden_size)
@@ -253,7 +255,7 @@ class Recurrent(Layer):
         if not all(isinstance(size, int) and not isinstance(size, bool) for size in sizes):
             return None  # the constructor refuses them
         input_size, hidden, layers = (cast(int, size) for size in sizes)
-        rows = cls.gates * hidden
+        rows = cls.cell_type.gates * hidden
         per_layer_bias = 2 * rows if config.get("bias", True) else 0
         first = rows * (input_size + hidden) + per_layer_bias
         return first + (layers - 1) * (rows * 2 * hidden + per_layer_bias)
@@ -291,6 +293,8 @@ class RNN(Recurrent):
           ``(hidden_size, hidden_size)``; bias_ih_l{k}, bias_hh_l{k}: ``(hidden_size,)``
     """
 
+    cell_type = RNNCell
+
     def __init__(
         self,
         input_size: int,
@@ -308,10 +312,12 @@ class RNN(Recurrent):
                 f"RNN: nonlinearity must be 'tanh' or 'relu', received {nonlinearity!r}"
             )
         self.nonlinearity = nonlinearity
-        cell = RNNCell(nonlinearity)
         super().__init__(
-            cell, input_size, hidden_size, num_layers, bias, batch_first, rng=rng, dtype=dtype
+            input_size, hidden_size, num_layers, bias, batch_first, rng=rng, dtype=dtype
         )
+
+    def _new_cell(self) -> Cell:
+        return RNNCell(self.nonlinearity)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "nonlinearity": self.nonlinearity}
@@ -339,23 +345,7 @@ class LSTM(Recurrent):
           ``(4 * hidden_size, hidden_size)``; bias_ih_l{k}, bias_hh_l{k}: ``(4 * hidden_size,)``
     """
 
-    gates = 4
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = True,
-        *,
-        rng: np.random.Generator | None = None,
-        dtype: DTypeLike = np.float64,
-    ) -> None:
-        cell = LSTMCell()
-        super().__init__(
-            cell, input_size, hidden_size, num_layers, bias, batch_first, rng=rng, dtype=dtype
-        )
+    cell_type = LSTMCell
 
 
 class GRU(Recurrent):
@@ -376,20 +366,4 @@ class GRU(Recurrent):
           ``(3 * hidden_size, hidden_size)``; bias_ih_l{k}, bias_hh_l{k}: ``(3 * hidden_size,)``
     """
 
-    gates = 3
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = True,
-        *,
-        rng: np.random.Generator | None = None,
-        dtype: DTypeLike = np.float64,
-    ) -> None:
-        cell = GRUCell()
-        super().__init__(
-            cell, input_size, hidden_size, num_layers, bias, batch_first, rng=rng, dtype=dtype
-        )
+    cell_type = GRUCell

@@ -64,6 +64,8 @@ class Adam(Optimizer):
         weight_decay: float | None = None,
         amsgrad: bool = False,
     ) -> None:
+        if weight_decay is None:
+            weight_decay = self._default_weight_decay
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
         super().__init__(parameters, {**defaults, "amsgrad": amsgrad})
 

@@ -53,6 +53,9 @@ class OneCycleLR(LRScheduler):
         "use_beta1",
     )
 
+    interval = "batch"
+    """``fit`` steps it after every batch: ``total_steps`` counts batches."""
+
     def __init__(
         self,
         optimizer: Optimizer,

@@ -65,6 +65,9 @@ class ReduceLROnPlateau:
         "_last_lr",
     )
 
+    takes_metric = True
+    """``fit`` steps it with the monitored value (``LearningRateScheduler``'s ``monitor``)."""
+
     def __init__(
         self,
         optimizer: Optimizer,
@@ -122,8 +125,8 @@ class ReduceLROnPlateau:
         if isinstance(metrics, bool) or not isinstance(metrics, numbers.Real):
             raise TypeError(
                 "ReduceLROnPlateau: step(metrics) needs the monitored value as a number, "
-                f"received {metrics!r}; with fit, call it from a callback's on_epoch_end "
-                "with logs['val_loss'] (see docs/training.md)"
+                f"received {metrics!r}; fit passes it the logged 'val_loss' (or 'loss', or the "
+                "monitor of LearningRateScheduler(schedule, monitor=...))"
             )
         value = float(metrics)
         self.last_epoch += 1

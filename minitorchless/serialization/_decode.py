@@ -8,8 +8,10 @@ to a layer already built. What a hostile file could make this cost is capped:
   config values nest, ``MAX_NESTING_DEPTH``, each checked before building;
 - memory: the values the layers' tensors hold may not exceed what the header
   declares (plus a small slack): a class that can tell its size from its config
-  (``Layer.size_from_config``) is checked before its constructor runs, every
-  layer is counted as soon as it is built;
+  (``Layer.size_from_config``, every built-in layer) is checked before its
+  constructor runs, and every tensor any constructor creates is charged as it
+  is created (``layers._allowance``), so a user's layer is stopped at the first
+  tensor over;
 - shape checks: the containers' constructors infer their children's shapes
   through one memo for the whole file, so each ``(layer, shape)`` is inferred
   once; the lookups in all are at most two per JSON value of the architecture
@@ -18,6 +20,7 @@ to a layer already built. What a hostile file could make this cost is capped:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +30,7 @@ from minitorchless.errors import (
     SerializationError,
     UnknownLayerError,
 )
+from minitorchless.layers._allowance import tensor_allowance
 from minitorchless.layers.base import Layer
 from minitorchless.layers.shapes import shape_memo
 from minitorchless.serialization import limits
@@ -60,6 +64,7 @@ class _Decoder:
         # the precise key and shape errors: a layer asking for more is refused before
         # it allocates, so a tiny hostile file cannot make load reserve gigabytes
         self.budget = stored + _SLACK
+        self.building = ""  # the layer being rebuilt, for messages
 
     def corrupt(self, message: str) -> CorruptFileError:
         return CorruptFileError(f"{self.source}: architecture: {message}")
@@ -92,9 +97,11 @@ class _Decoder:
             raise self.corrupt(f"'root' must index the {len(entries)} layers")
         self._check_types([entry["type"] for entry in entries])
 
-        # one memo for the whole file: a layer shared by many containers is inferred once
-        with shape_memo(self.shape_checks, self._too_many_checks):
+        # one memo for the whole file: a layer shared by many containers is inferred once;
+        # every tensor a constructor creates is charged to the budget as it is created
+        with shape_memo(self.shape_checks, self._too_many_checks), tensor_allowance(self.charge):
             for index, entry in enumerate(entries):
+                self.building = f"layer {index} ({entry['type']})"
                 self.built.append(self._rebuild(index, entry["type"], entry["config"]))
         # after every constructor has run, so that no container resets its children
         for layer, entry in zip(self.built, entries, strict=True):
@@ -175,13 +182,17 @@ class _Decoder:
                 f"load: {cls.__module__}.{cls.__qualname__}.from_config returned "
                 f"{type(layer).__name__}, not a Layer"
             )
-        self.budget -= sum(parameter.size for _, parameter in layer.own_parameters())
-        self.budget -= sum(buffer.size for _, buffer in layer.own_buffers())
+        return layer
+
+    def charge(self, layer: Any, name: str, shape: tuple[int, ...]) -> None:
+        """Charge a tensor that a constructor creates: refused past what the file holds."""
+        self.budget -= math.prod(shape)
         if self.budget < 0:
             raise self.corrupt(
-                f"layer {index} ({name}) has more parameters than the file's tensors hold"
+                f"{self.building} creates a tensor {name[:80]!r} of shape {shape} (in a "
+                f"{type(layer).__name__}), and with it more parameters than the file's tensors "
+                f"hold"
             )
-        return layer
 
     def value(self, value: Any, index: int, level: int) -> Any:
         """The decoded ``value``, the ``level``-th list or object down from the config."""

@@ -168,7 +168,9 @@ class Callback:
 
 
 def _overrides(callback: Callback, hook: str) -> bool:
-    return getattr(type(callback), hook) is not getattr(Callback, hook)
+    """Whether ``callback`` has its own ``hook`` (and, by ``_uses_<hook>``, wants it called)."""
+    own = getattr(type(callback), hook) is not getattr(Callback, hook)
+    return own and bool(getattr(callback, f"_uses_{hook}", True))
 
 
 class CallbackList:

@@ -134,19 +134,16 @@ def run_epoch(run: Run, epoch: int) -> Logs | None:
     run.epoch = epoch
     logs: Logs = {}
     run.callbacks.on_epoch_begin(epoch, logs)
-    if run.callbacks:
-        run.model.train()  # a callback may have switched modes (validation restores its own)
+    if not run.model.training:
+        run.model.train()  # a callback switched the model to eval mode: train it again
     means = Means(["loss", *(name for name, _ in run.metrics)])
     for index, batch in enumerate(run.batches):
         run.batch = index
         size = len(batch[0])
         batch_logs: Logs = {"batch_size": float(size)}
         run.callbacks.on_batch_begin(index, batch_logs)
-        # overflow is expected when training diverges; it is reported once, as a
-        # DivergenceWarning, instead of as NumPy noise
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if not train_step(run, batch, batch_logs):
-                return None
+        if not train_step(run, batch, batch_logs):
+            return None
         means.add(batch_logs, size)
         run.callbacks.on_batch_end(index, batch_logs)
         if run.state.stop_requested:
@@ -156,10 +153,7 @@ def run_epoch(run: Run, epoch: int) -> Logs | None:
     if run.guard is not None:
         run.guard.lower(logs["loss"])
     if run.validation is not None:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            scores = evaluate_batches(
-                run.model, run.validation, run.loss, run.metrics, run.batch_size
-            )
+        scores = evaluate_batches(run.model, run.validation, run.loss, run.metrics, run.batch_size)
         logs.update({f"val_{name}": value for name, value in scores.items()})
     run.callbacks.on_epoch_end(epoch, logs)
     return logs
@@ -185,17 +179,21 @@ def train_epochs(run: Run) -> Logs:
     try:
         run.callbacks.on_train_begin(logs)
         run.model.train()
-        # a BackupAndRestore resuming a run has moved initial_epoch on in on_train_begin
-        for epoch in range(run.state.initial_epoch, run.state.epochs):
-            epoch_logs = run_epoch(run, epoch)
-            if epoch_logs is None:  # diverged: the epoch is not recorded
-                break
-            logs = epoch_logs
-            if run.state.stop_requested:
-                break
-        # every step's weights are judged by the next batch's loss, except the last
-        # step's: check those once, here, rather than paying a pass every epoch
-        _check_last_step(run)
+        # overflow is expected when training diverges; it is reported once, as a
+        # DivergenceWarning, instead of as NumPy noise. One context for the whole
+        # run: entering one per batch costs as much as a small layer's forward
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # a BackupAndRestore resuming a run has moved initial_epoch on in on_train_begin
+            for epoch in range(run.state.initial_epoch, run.state.epochs):
+                epoch_logs = run_epoch(run, epoch)
+                if epoch_logs is None:  # diverged: the epoch is not recorded
+                    break
+                logs = epoch_logs
+                if run.state.stop_requested:
+                    break
+            # every step's weights are judged by the next batch's loss, except the last
+            # step's: check those once, here, rather than paying a pass every epoch
+            _check_last_step(run)
     except BaseException as err:
         run.state.interrupted = True
         if run.state.stop_reason is None:

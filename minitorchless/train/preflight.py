@@ -77,7 +77,9 @@ def check_targets(
             f"{owner}: {type(model).__name__} has {len(shape)} outputs; fit trains a model "
             f"with one output (see 'Several outputs' in docs/training.md)"
         )
-    sample = tuple(shape[1:]) if isinstance(shape, tuple) else ()
+    # (..., 4) has unknown leading axes: only a shape that starts with the batch axis will do
+    known = isinstance(shape, tuple) and len(shape) > 1 and shape[0] is not Ellipsis
+    sample = tuple(shape[1:]) if known else ()
     if not sample or not all(isinstance(size, int) for size in sample):
         return  # the output shape is not known in advance: the loss checks each batch
     # a read-only placeholder of the outputs' shape: one row of zeros, broadcast

@@ -27,20 +27,37 @@ class Schedule(Protocol):
 
 
 class LearningRateScheduler(Callback):
-    """Change the learning rate between epochs.
+    """Change the learning rate between epochs, or between batches.
 
     Args:
         schedule: Either a schedule object (``StepLR(optimizer, ...)`` and the
-            like), stepped once at the end of every epoch as PyTorch does; or a
+            like), stepped at the end of every epoch as PyTorch does; or a
             function ``schedule(epoch, lr) -> new_lr`` (epoch from 0), called at
             the start of every epoch as Keras does.
+        interval: ``"epoch"`` or ``"batch"``: when a schedule object steps.
+            By default the schedule's own ``interval`` attribute says
+            (``OneCycleLR``'s is ``"batch"``: its ``total_steps`` counts
+            batches), else ``"epoch"``.
+        monitor: For a schedule that steps on a value (``ReduceLROnPlateau``),
+            the logged value it is given at the end of each epoch; by default
+            ``"val_loss"`` when the run validates, else ``"loss"``.
 
     Every epoch's logs (and so the History) get an ``"lr"`` entry: the learning
-    rate the epoch trained with. Schedule objects may also be passed to ``fit``
+    rate the epoch started with. Schedule objects may also be passed to ``fit``
     directly in ``callbacks=[...]``; they are wrapped in this class.
+
+    Raises:
+        ValueError: ``interval`` is neither ``"epoch"`` nor ``"batch"``; or,
+            at the end of an epoch, the monitored value was not logged.
     """
 
-    def __init__(self, schedule: Schedule | Callable[[int, float], float]) -> None:
+    def __init__(
+        self,
+        schedule: Schedule | Callable[[int, float], float],
+        *,
+        interval: str | None = None,
+        monitor: str | None = None,
+    ) -> None:
         super().__init__()
         if not (isinstance(schedule, Schedule) or callable(schedule)):
             raise TypeError(
@@ -48,6 +65,15 @@ class LearningRateScheduler(Callback):
                 f"or a function (epoch, lr) -> lr, received {type(schedule).__name__}"
             )
         self.schedule = schedule
+        resolved = interval if interval is not None else getattr(schedule, "interval", "epoch")
+        if resolved not in ("epoch", "batch"):
+            raise ValueError(
+                f"LearningRateScheduler: interval must be 'epoch' or 'batch', received {resolved!r}"
+            )
+        self.interval: str = resolved
+        self.monitor = monitor
+        # a per-epoch schedule costs nothing per batch: the batch hook is skipped
+        self._uses_on_batch_end = resolved == "batch" and isinstance(schedule, Schedule)
         self._epoch_lr = math.nan
 
     def on_train_begin(self, logs: Logs) -> None:
@@ -80,10 +106,26 @@ class LearningRateScheduler(Callback):
             set_scalar_state(self.schedule, state["schedule"])
         self._epoch_lr = state["epoch_lr"]
 
+    def on_batch_end(self, batch: int, logs: Logs) -> None:
+        self.schedule.step()  # type: ignore[union-attr]  # a schedule object: see __init__
+
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
         logs["lr"] = self._epoch_lr
-        if isinstance(self.schedule, Schedule):
+        if not isinstance(self.schedule, Schedule) or self.interval != "epoch":
+            return
+        if getattr(self.schedule, "takes_metric", False):
+            self.schedule.step(self._monitored(logs))  # type: ignore[call-arg]
+        else:
             self.schedule.step()
+
+    def _monitored(self, logs: Logs) -> float:
+        name = self.monitor or ("val_loss" if "val_loss" in logs else "loss")
+        if name not in logs:
+            raise ValueError(
+                f"LearningRateScheduler: the schedule steps on {name!r}, which this run does "
+                f"not log; logged: {sorted(logs)}"
+            )
+        return float(logs[name])
 
     def __repr__(self) -> str:
         return f"LearningRateScheduler({self.schedule!r})"
