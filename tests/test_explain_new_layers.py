@@ -112,6 +112,8 @@ def test_a_recurrent_model_is_explained_through_time(kind: type) -> None:
     assert "H1 = H0[:, -1]" in text and "zeros shaped like H0, with dL/dH1 at [:, -1]" in text
     assert "dL/dweight_hh_l1 = the sum over t and the samples of" in text
     assert "dL/dX = da_t @ W_ih at every step t; backpropagation through time" in text
+    after = "(what step t+1 sends back)" if kind is mtl.GRU else "da_(t+1) @ W_hh, "
+    assert f"t = T..1: dh_t = dL/dH0[:, t] + {after}" in text
     # the explained gradients are those the model accumulates
     model.zero_grad()
     model.backward(2 / y.size * (model(X) - y))

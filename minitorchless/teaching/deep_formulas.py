@@ -35,7 +35,8 @@ _CONV = (
 )
 
 _THROUGH_TIME = (
-    "da_t @ W_ih at every step t; backpropagation through time, t = T..1: dh_t = dL/d{out}[{step}] "
+    "da_t @ W_ih at every step t; backpropagation through time, t = T..1: "
+    "dh_t = dL/d{out}[{step}] + "
 )
 _TIME = "x_t = {inp}[{step}], h_0 = the initial state (0 by default); {out} = [h_1 .. h_T]{stack}"
 
