@@ -77,7 +77,8 @@ def test_a_small_cnn_is_explained_step_by_step() -> None:
         mtl.Dense(2, 2, rng=rng),
     )
     X, y = rng.standard_normal((3, 2, 4, 4)), rng.standard_normal((3, 2))
-    text = _formulas(_explain(model, X, y))
+    explanation = _explain(model, X, y)
+    text = _formulas(explanation)
     assert "H0[n, o] = bias[o] + sum over c of corr(X[n, c], weight[o, c]),  corr: each" in text
     assert "3 x 3 window of X, stride 1, zero padding 1" in text
     assert "H4[n, o] = sum over c of corr(H3[n, c], weight[o, c])" in text  # no bias
@@ -85,6 +86,7 @@ def test_a_small_cnn_is_explained_step_by_step() -> None:
     assert "dL/dbias = sum(dL/dH0, axis=(0, 2, 3))" in text
     assert "dL/dweight[o, c] = sum over n and the windows of each window of X[n, c]" in text
     assert "dL/dX = the transposed convolution" in text
+    assert "corr(X[n, c], weight[o, c])" in explanation._repr_html_()
 
 
 def test_conv1d_names_its_axes_and_its_groups() -> None:
@@ -153,6 +155,9 @@ def test_a_transformer_block_is_explained_from_its_token_indices() -> None:
     assert "(6, 6) @ (6, 4) -> (6, 4)" in explanation.text
     assert "dL/db2 = sum(dL/dZ2, axis=(0, 1))" in text
     assert "dL/dX" not in explanation.values  # token indices have no gradient
+    page = explanation._repr_html_()  # in a notebook: one row per step, every check passed
+    assert page.count("<tr>") == len(explanation.steps) + 1 and "all checks passed" in page
+    assert "concat_heads(A @ v) @ out_proj.weight.T + out_proj.bias" in page
 
 
 def test_cross_attention_checks_both_of_its_inputs() -> None:
