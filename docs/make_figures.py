@@ -31,6 +31,14 @@ sys.path.insert(0, str(ROOT / "examples"))  # the iris data and model of example
 
 import minitorchless as mtl  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "docs"))  # the mtl.draw figures, in draw_figures.py
+from draw_figures import (  # noqa: E402
+    drawing_classic,
+    drawing_cnn,
+    drawing_residual,
+    drawing_transformer,
+)
+
 DPI = 100
 SEED = 0
 # the PNG "Software" entry names the matplotlib version; leave it out so that
@@ -263,34 +271,6 @@ def network(out: Path) -> Path:
     return _save(figure, out, "network.png")
 
 
-def drawing_classic(out: Path) -> Path:
-    """``mtl.draw`` of the classic network: the tutorial's 5-4-3 sigmoid net."""
-    from iris import build_model
-
-    path = out / "draw-classic.svg"
-    mtl.draw(build_model(4, SEED), input_shape=(5,)).save(path)
-    return path
-
-
-def drawing_residual(out: Path) -> Path:
-    """``mtl.draw`` of a residual MLP on the digits: two of the example's blocks."""
-    rng = np.random.default_rng(SEED)
-
-    def block() -> mtl.Layer:
-        return mtl.Residual(mtl.Sequential(mtl.Dense(32, 32, bias=True, rng=rng), mtl.Tanh()))
-
-    model = mtl.Sequential(
-        mtl.Dense(64, 32, bias=True, rng=rng),
-        mtl.Tanh(),
-        block(),
-        block(),
-        mtl.Dense(32, 10, bias=True, rng=rng),
-    )
-    path = out / "draw-residual.svg"
-    mtl.draw(model, input_shape=(64,)).save(path)
-    return path
-
-
 def previous_token_model() -> tuple[mtl.Sequential, list[np.ndarray]]:
     """A causal attention layer taught to copy the previous token; its weights before and after.
 
@@ -348,6 +328,8 @@ FIGURES: dict[str, Callable[[Path], Path]] = {
     "network": network,
     "draw-classic": drawing_classic,
     "draw-residual": drawing_residual,
+    "draw-cnn": drawing_cnn,
+    "draw-transformer": drawing_transformer,
     "attention": attention,
 }
 

@@ -18,7 +18,15 @@ import argparse
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
-PAGES = ["classic-network.md", "custom-layer.md", "composing.md"]
+PAGES = [
+    "classic-network.md",
+    "custom-layer.md",
+    "composing.md",
+    "convolution.md",
+    "pooling-and-normalization.md",
+    "sequences.md",
+    "attention.md",
+]
 """The tutorial pages that are also notebooks, by file name under ``docs/``."""
 
 

@@ -15,35 +15,21 @@ with ``drawing.save("model.svg")``.
 
 from __future__ import annotations
 
-import html
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from minitorchless.layers.base import Layer
 from minitorchless.layers.combinators import Parallel, Residual
+from minitorchless.layers.conv import Conv1d, Conv2d
 from minitorchless.layers.graph import Graph
 from minitorchless.layers.sequential import Sequential
 from minitorchless.layers.shapes import ANY, Shape, ShapeSpec, describe, sample_shape
+from minitorchless.teaching._layout import Box, svg
 
 __all__ = ["Drawing", "draw"]
 
-BOX_HEIGHT = 44
-ROW_GAP = 46  # room for the shape label between two rows of boxes
-CHAR_WIDTH = 7.2  # of the 12 px monospace font, for sizing boxes
-MARGIN = 20
 SHARED_COLORS = ("#fde2c4", "#d9ecd0", "#e2dcf3", "#f7d6e0", "#d2e7f3")
-
-
-@dataclass
-class _Box:
-    label: str
-    detail: str = ""
-    note: str = ""  # parameter count, shared marker, statistics
-    fill: str = "#eef2fb"
-    row: int = 0
-    x: float = 0.0
-    width: float = 0.0
 
 
 @dataclass
@@ -54,11 +40,14 @@ class Drawing:
         svg: The SVG document.
         boxes: The label of each box, in drawing order (for tests and tools).
         edges: ``(from, to, shape label)`` per edge, by box index.
+        groups: ``(first box, last box, title)`` per frame drawn round a
+            block, such as each ``Residual`` of a transformer.
     """
 
     svg: str
     boxes: list[str] = field(default_factory=list)
     edges: list[tuple[int, int, str]] = field(default_factory=list)
+    groups: list[tuple[int, int, str]] = field(default_factory=list)
 
     def _repr_svg_(self) -> str:
         return self.svg
@@ -76,14 +65,15 @@ class _Walk:
     """Turns a model into boxes and edges, following the data as forward does."""
 
     def __init__(self, stats: dict[str, str]) -> None:
-        self.boxes: list[_Box] = []
+        self.boxes: list[Box] = []
         self.edges: list[tuple[int, int, str]] = []
+        self.groups: list[tuple[int, int, str]] = []  # a Residual's boxes, framed
         self.stats = stats  # dotted layer name -> text to show on its box
         self.uses: dict[int, int] = {}  # id(layer) -> how many places it runs at
         self.colors: dict[int, str] = {}
         self.prefix = ""  # a Graph node's name, put before the label of its first box
 
-    def box(self, box: _Box, sources: list[tuple[int, ShapeSpec]]) -> int:
+    def box(self, box: Box, sources: list[tuple[int, ShapeSpec]]) -> int:
         box.label, self.prefix = self.prefix + box.label, ""
         index = len(self.boxes)
         self.boxes.append(box)
@@ -102,8 +92,10 @@ class _Walk:
                 sources = [self.add(child, sources, f"{path}{name}.")]
             return sources[0]
         if isinstance(layer, Residual):
+            first = len(self.boxes)
             inner = self.add(layer.block, sources, f"{path}block.")
-            total = self.box(_Box("+", "skip connection", fill="#fff7d6"), [*sources, inner])
+            total = self.box(Box("+", "skip connection", fill="#fff7d6"), [*sources, inner])
+            self.groups.append((first, total, f"Residual {path.rstrip('.')}".rstrip()))
             return total, layer.output_shape(given)
         if isinstance(layer, Parallel):
             ends = [
@@ -111,7 +103,7 @@ class _Walk:
             ]
             if len(ends) == 1:
                 return ends[0]
-            merge = self.box(_Box(layer.merge, "merge", fill="#fff7d6"), ends)
+            merge = self.box(Box(layer.merge, "merge", fill="#fff7d6"), ends)
             return merge, layer.output_shape(given)
         if isinstance(layer, Graph):
             return self._graph(layer, sources, path)
@@ -128,7 +120,7 @@ class _Walk:
         outputs = [values[name] for name in graph.output_names]
         if len(outputs) == 1:
             return outputs[0]
-        gather = self.box(_Box("outputs", ", ".join(graph.output_names), fill="#e8f5e9"), outputs)
+        gather = self.box(Box("outputs", ", ".join(graph.output_names), fill="#e8f5e9"), outputs)
         return gather, [shape for _, shape in outputs]
 
     def _leaf(
@@ -141,8 +133,32 @@ class _Walk:
         if self.uses.get(id(layer), 0) > 1:
             label += " · shared"
         fill = self.colors.get(id(layer), "#eef2fb")
-        box = _Box(label, _short(layer.extra_repr(), 48), self.stats.get(name, ""), fill)
+        box = Box(label, _short(_detail(layer), 60), self.stats.get(name, ""), fill)
         return self.box(box, sources), shape
+
+
+def _detail(layer: Layer) -> str:
+    """The line under a layer's name: its arguments, a convolution's in a short form."""
+    if not isinstance(layer, (Conv1d, Conv2d)):
+        return layer.extra_repr()
+    parts = [
+        f"{layer.in_channels} -> {layer.out_channels} channels",
+        " x ".join(map(str, layer.kernel_size)),
+    ]
+    padding = layer.padding if isinstance(layer.padding, str) else _sizes(layer.padding)
+    for name, value, default in (
+        ("stride", _sizes(layer.stride), "1"),
+        ("padding", padding, "0"),
+        ("dilation", _sizes(layer.dilation), "1"),
+        ("groups", str(layer.groups), "1"),
+    ):
+        if value != default:
+            parts.append(f"{name} {value}")
+    return ", ".join(parts)
+
+
+def _sizes(sizes: tuple[int, ...]) -> str:
+    return str(sizes[0]) if len(set(sizes)) == 1 else " x ".join(map(str, sizes))
 
 
 def _short(text: str, limit: int = 38) -> str:
@@ -170,105 +186,6 @@ def _count_uses(model: Layer) -> dict[int, int]:
 
     visit(model)
     return counts
-
-
-def _place(boxes: list[_Box], edges: list[tuple[int, int, str]]) -> tuple[float, float]:
-    """Rows by longest path from the inputs, boxes centred in their row; returns the size."""
-    incoming: dict[int, list[int]] = {}
-    for source, target, _ in edges:
-        incoming.setdefault(target, []).append(source)
-    for index, box in enumerate(boxes):  # boxes come in an order where sources are first
-        box.row = 1 + max((boxes[s].row for s in incoming.get(index, [])), default=-1)
-        longest = max(len(box.label), len(box.detail), len(box.note))
-        box.width = max(110.0, CHAR_WIDTH * longest + 20)
-    rows: dict[int, list[_Box]] = {}
-    for box in boxes:
-        rows.setdefault(box.row, []).append(box)
-    widest = max(sum(b.width for b in row) + 24 * (len(row) - 1) for row in rows.values())
-    for row in rows.values():
-        x = MARGIN + (widest - (sum(b.width for b in row) + 24 * (len(row) - 1))) / 2
-        for box in row:
-            box.x = x
-            x += box.width + 24
-    lanes = sum(1 for s, t, _ in edges if boxes[t].row > boxes[s].row + 1)
-    width = widest + 2 * MARGIN + 18 * lanes  # room for the edges that skip rows
-    height = 2 * MARGIN + len(rows) * _height(boxes) + (len(rows) - 1) * ROW_GAP
-    return width, height
-
-
-def _height(boxes: list[_Box]) -> int:
-    return BOX_HEIGHT + (16 if any(box.note for box in boxes) else 0)
-
-
-def _top(box: _Box, height: int) -> float:
-    return MARGIN + box.row * (height + ROW_GAP)
-
-
-def _edge(a: _Box, b: _Box, height: int, lane_x: float | None) -> str:
-    """A curve from the bottom of ``a`` to the top of ``b``, round the side if it skips rows."""
-    x1, y1 = a.x + a.width / 2, _top(a, height) + height
-    x2, y2 = b.x + b.width / 2, _top(b, height)
-    if lane_x is None:
-        bend = (y2 - y1) / 2
-        return (
-            f"M {x1:.1f} {y1:.1f} C {x1:.1f} {y1 + bend:.1f} {x2:.1f} {y2 - bend:.1f} "
-            f"{x2:.1f} {y2:.1f}"
-        )
-    turn = ROW_GAP / 2
-    return (
-        f"M {x1:.1f} {y1:.1f} C {x1:.1f} {y1 + turn:.1f} {lane_x:.1f} {y1:.1f} "
-        f"{lane_x:.1f} {y1 + turn:.1f} L {lane_x:.1f} {y2 - turn:.1f} C {lane_x:.1f} "
-        f"{y2:.1f} {x2:.1f} {y2 - turn:.1f} {x2:.1f} {y2:.1f}"
-    )
-
-
-def _svg(boxes: list[_Box], edges: list[tuple[int, int, str]]) -> str:
-    width, height_total = _place(boxes, edges)
-    height = _height(boxes)
-    esc = html.escape
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" '
-        f'height="{height_total:.0f}" viewBox="0 0 {width:.0f} {height_total:.0f}" '
-        f'font-family="monospace" font-size="12">',
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
-        'fill="#667"/></marker></defs>',
-        f'<rect width="{width:.0f}" height="{height_total:.0f}" fill="white"/>',
-    ]
-    lane = 0
-    for source, target, label in edges:
-        a, b = boxes[source], boxes[target]
-        lane_x = None
-        if b.row > a.row + 1:  # skips rows: round the right side of the boxes between
-            between = [box.x + box.width for box in boxes if a.row < box.row < b.row]
-            lane += 1
-            lane_x = max(between, default=a.x + a.width) + 18 * lane
-        parts.append(
-            f'<path d="{_edge(a, b, height, lane_x)}" fill="none" stroke="#667" '
-            f'stroke-width="1.2" marker-end="url(#arrow)"/>'
-        )
-        if lane_x is None:
-            x = (a.x + a.width / 2 + b.x + b.width / 2) / 2 + 4
-            y = _top(b, height) - ROW_GAP / 2 + 4
-            parts.append(f'<text x="{x:.1f}" y="{y:.1f}" fill="#445">{esc(label)}</text>')
-    for box in boxes:
-        top, centre = _top(box, height), box.x + box.width / 2
-        parts.append(
-            f'<rect x="{box.x:.1f}" y="{top:.1f}" width="{box.width:.1f}" '
-            f'height="{height}" rx="6" fill="{box.fill}" stroke="#556"/>'
-        )
-        lines = [
-            (box.label, ' font-weight="bold"'),
-            (box.detail, ' fill="#334"'),
-            (box.note, ' fill="#a33"'),
-        ]
-        for number, (text, style) in enumerate(line for line in lines if line[0]):
-            parts.append(
-                f'<text x="{centre:.1f}" y="{top + 16 + 16 * number:.1f}" '
-                f'text-anchor="middle"{style}>{esc(text)}</text>'
-            )
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
 
 
 def _statistics(inspector: Any) -> dict[str, str]:
@@ -331,10 +248,10 @@ def draw(
     }
     names = getattr(model, "input_names", None) or ["input"] * len(shapes)
     sources = [
-        (walk.box(_Box(f"{name}", describe(shape), fill="#e8f5e9"), []), shape)
+        (walk.box(Box(f"{name}", describe(shape), fill="#e8f5e9"), []), shape)
         for name, shape in zip(names, shapes, strict=False)
     ]
     end, shape = walk.add(model, sources, "")
-    walk.box(_Box("output", describe(shape), fill="#e8f5e9"), [(end, shape)])
-    svg = _svg(walk.boxes, walk.edges)
-    return Drawing(svg, [box.label for box in walk.boxes], list(walk.edges))
+    walk.box(Box("output", describe(shape), fill="#e8f5e9"), [(end, shape)])
+    text = svg(walk.boxes, walk.edges, walk.groups)
+    return Drawing(text, [box.label for box in walk.boxes], list(walk.edges), list(walk.groups))

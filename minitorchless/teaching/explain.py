@@ -9,7 +9,10 @@ then against finite differences of that step alone, and the check says so.
 
 It follows the data through any model: the layers of a ``Sequential``, the
 nodes of a ``Graph``, the block and the sum of a ``Residual``, the branches and
-the merge of a ``Parallel``, and each use of a shared layer.
+the merge of a ``Parallel``, and each use of a shared layer. Every layer of the
+library has its formulas (``formulas``, and ``deep_formulas`` for convolution,
+the recurrent layers, written for one step ``t`` of their loop over time, and
+attention); a formula longer than a line goes on, indented, below it.
 
 The notation is the tutorial's, with samples as rows. The input is ``X``. The
 k-th ``Dense`` computes ``Zk = A(k-1) @ Wk`` (with ``A0 = X``), the activation

@@ -10,6 +10,7 @@ here is all a new layer needs to be explained in full.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from minitorchless.layers.pooling import AvgPool1d, AvgPool2d, GlobalAvgPool2d, 
 from minitorchless.layers.reshape import Flatten, Reshape
 from minitorchless.layers.smooth_activations import ELU, GELU, SiLU, Softplus
 from minitorchless.losses import CrossEntropyLoss, Loss, MSELoss
+from minitorchless.teaching.deep_formulas import DEEP_FORMULAS, DEEP_PARAMETER_FORMULAS, values
 
 __all__ = [
     "ACTIVATIONS",
@@ -36,6 +38,7 @@ __all__ = [
     "forward_formula",
     "loss_formulas",
     "parameter_formula",
+    "parameter_key",
 ]
 
 # Forward and backward formulas of the activations, in terms of their input and
@@ -130,14 +133,20 @@ for _norm in (BatchNorm1d, BatchNorm2d):
     PARAMETER_FORMULAS[_norm, "weight"] = "sum(dL/d{out} * u) over every axis but the channels"
     PARAMETER_FORMULAS[_norm, "bias"] = "sum(dL/d{out}) over every axis but the channels"
 
+# convolution, recurrent layers and attention
+FORMULAS.update(DEEP_FORMULAS)
+PARAMETER_FORMULAS.update(DEEP_PARAMETER_FORMULAS)
 
-def _sizes(sizes: tuple[int, ...]) -> str:
+
+def _sizes(sizes: str | tuple[int, ...]) -> str:
+    if isinstance(sizes, str):  # a convolution's "same" or "valid"
+        return repr(sizes)
     return str(sizes[0]) if len(set(sizes)) == 1 else str(sizes)
 
 
-def _fill(template: str, layer: Layer, values: dict[str, Any]) -> str:
+def _fill(template: str, layer: Layer, names: dict[str, Any], inputs: list[str]) -> str:
     approximate = getattr(layer, "approximate", "none")
-    values = {
+    filled = {
         "slope": getattr(layer, "negative_slope", ""),
         "p": getattr(layer, "p", ""),
         "merge": getattr(layer, "merge", ""),
@@ -149,9 +158,10 @@ def _fill(template: str, layer: Layer, values: dict[str, Any]) -> str:
         "stride": _sizes(getattr(layer, "stride", ())),
         "padding": _sizes(getattr(layer, "padding", ())),
         "count": int(np.prod(getattr(layer, "kernel_size", ()))),
-        **values,
+        **values(layer, inputs),
+        **names,
     }
-    return template.format(**values)
+    return template.format(**filled)
 
 
 def forward_formula(layer: Layer, out: str, inputs: list[str], block: str = "") -> str:
@@ -169,25 +179,38 @@ def forward_formula(layer: Layer, out: str, inputs: list[str], block: str = "") 
             "inps_plus": " + ".join(inputs),
             "block": block,
         },
+        inputs,
     )
 
 
-def backward_formula(layer: Layer, out: str, inp: str) -> str:
-    """The rule a step's backward applies to ``dL/d{out}`` to give its input's gradient."""
+def backward_formula(layer: Layer, out: str, inp: str, inputs: list[str] | None = None) -> str:
+    """The rule a step's backward applies to ``dL/d{out}`` to give the gradient of ``inp``.
+
+    ``inputs`` are the symbols of all the step's inputs, where it has several.
+    """
     template = FORMULAS.get(type(layer))
     if template is None:
         return f"{type(layer).__name__}.backward(dL/d{out})"
-    return _fill(template[1], layer, {"out": out, "inp": inp})
+    return _fill(template[1], layer, {"out": out, "inp": inp}, inputs or [inp])
 
 
-def parameter_formula(layer: Layer, name: str, out: str, inp: str) -> str:
+def parameter_key(layer: Layer, name: str) -> tuple[type[Layer], str]:
+    """The key of a parameter's rule: a recurrent ``weight_ih_l1`` is ``weight_ih``'s."""
+    key = (type(layer), name)
+    return key if key in PARAMETER_FORMULAS else (type(layer), re.sub(r"_l\d+$", "", name))
+
+
+def parameter_formula(
+    layer: Layer, name: str, out: str, inp: str, inputs: list[str] | None = None
+) -> str:
     """The rule that gives one parameter's gradient: ``dL/dweight = ...``."""
-    template = PARAMETER_FORMULAS.get((type(layer), name))
-    rule = (
-        f"{type(layer).__name__}.backward(dL/d{out}), its {name}"
-        if template is None
-        else (template.format(out=out, inp=inp))
-    )
+    template = PARAMETER_FORMULAS.get(parameter_key(layer, name))
+    if template is None:
+        rule = f"{type(layer).__name__}.backward(dL/d{out}), its {name}"
+    else:
+        rule = _fill(template, layer, {"out": out, "inp": inp}, inputs or [inp])
+    if rule.startswith(f"dL/d{name}"):  # the rule names its own indices
+        return rule
     return f"dL/d{name} = {rule}"
 
 

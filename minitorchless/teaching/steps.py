@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 __all__ = ["StepWriter"]
 
 
+def _batch_axes(ndim: int) -> str:
+    """The axes a bias's gradient sums over: every axis but the features."""
+    return "0" if ndim <= 2 else str(tuple(range(ndim - 1)))
+
+
 def _several(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
@@ -167,18 +172,18 @@ class StepWriter:
                     "backward",
                     self.where(call),
                     f"dL/d{call.path}.{name}",
-                    parameter_formula(call.layer, name, out, inps[0]),
+                    parameter_formula(call.layer, name, out, inps[0], inps),
                     shape_of(value),
                     value,
                     per_sample=False,
                     check=checks.get(name),
                 )
             grads = _several(call.grad_input)
-            for index, (inp, grad) in enumerate(zip(inps, grads, strict=False)):
+            for index, grad in enumerate(grads[: len(inps)]):
                 if grad is None:
                     continue  # integer indices: no gradient
                 key = f"inputs[{index}]" if len(grads) > 1 else "inputs"
-                self._input_grad(call, inp, out, grad, checks.get(key))
+                self._input_grad(call, inps, index, grad, checks.get(key))
 
     def _grad_name(self, inp: str, call: Call) -> str:
         name = f"delta{inp[1:]}" if inp.startswith("Z") else f"dL/d{inp}"
@@ -187,9 +192,12 @@ class StepWriter:
             name += f" (via [{call.path}])"
         return self.fresh(name) if name in self.result.values else name
 
-    def _input_grad(self, call: Call, inp: str, out: str, grad: Any, check: Check | None) -> None:
+    def _input_grad(
+        self, call: Call, inps: list[str], index: int, grad: Any, check: Check | None
+    ) -> None:
+        inp, out = inps[index], self.names[id(call)][1]
         name = self._grad_name(inp, call)
-        rule = backward_formula(call.layer, out, inp)
+        rule = backward_formula(call.layer, out, inp, inps)
         formula = (
             f"{name} = {rule}" if name.startswith("dL/d") else (f"{name} = dL/d{inp} = {rule}")
         )
@@ -210,12 +218,18 @@ class StepWriter:
         incoming = delta if delta in self.result.values else f"dL/d{out}"
         use = f" (use {call.use})" if call.use > 1 else ""
         inputs = np.asarray(call.inputs)
+        rows, columns = inp, incoming
+        if inputs.ndim > 2:  # a Dense on every position of a sequence: positions are rows too
+            rows = f"reshape({inp}, (-1, {inputs.shape[-1]}))"
+            columns = f"reshape({incoming}, (-1, {grad_output.shape[-1]}))"
+        flat = inputs.reshape(-1, inputs.shape[-1])
         self.record(
             "backward",
             where,
             f"dL/d{weight}{use}",
-            f"dL/d{weight} = {inp}.T @ {incoming}",
-            f"{shape_of(inputs.T)} @ {shape_of(grad_output)} -> {shape_of(layer.weight.value)}",
+            f"dL/d{weight} = {rows}.T @ {columns}",
+            f"{shape_of(flat.T)} @ {shape_of(grad_output.reshape(-1, grad_output.shape[-1]))}"
+            f" -> {shape_of(layer.weight.value)}",
             call.param_grads["weight"],
             per_sample=False,
             check=checks.get("weight"),
@@ -226,7 +240,7 @@ class StepWriter:
                 "backward",
                 where,
                 f"dL/d{bias}{use}",
-                f"dL/d{bias} = sum({incoming}, axis=0)",
+                f"dL/d{bias} = sum({incoming}, axis={_batch_axes(inputs.ndim)})",
                 f"{shape_of(grad_output)} -> {shape_of(layer.bias.value)}",
                 call.param_grads["bias"],
                 per_sample=False,

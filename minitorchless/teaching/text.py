@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import textwrap
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,7 +13,9 @@ from minitorchless._types import FloatArray
 if TYPE_CHECKING:
     from minitorchless.teaching.explanation import Explanation, Phase
 
-__all__ = ["format_value", "render", "render_html", "shape_of"]
+__all__ = ["FORMULA_WIDTH", "format_value", "render", "render_html", "shape_of"]
+
+FORMULA_WIDTH = 100  # longer formulas go on, indented, on the lines below
 
 
 def shape_of(array: FloatArray) -> str:
@@ -51,16 +54,16 @@ def render(result: Explanation, rows: int, precision: int) -> str:
     """Lay the steps out as aligned text: where, formula, shapes, the values, the check."""
     lines = _header(result, precision)
     width_where = max(len(step.layer) for step in result.steps)
-    width_formula = max(len(step.formula) for step in result.steps)
+    width_formula = min(FORMULA_WIDTH, max(len(step.formula) for step in result.steps))
     pad = " " * (4 + width_where)
     phase: Phase = "forward"
     for step in result.steps:
         if step.phase != phase:
             phase = step.phase
             lines.append("Loss:" if phase == "loss" else "Backward:")
-        lines.append(
-            f"  {step.layer:<{width_where}}  {step.formula:<{width_formula}}  {step.shapes}"
-        )
+        first, *rest = textwrap.wrap(step.formula, FORMULA_WIDTH, break_on_hyphens=False)
+        lines.append(f"  {step.layer:<{width_where}}  {first:<{width_formula}}  {step.shapes}")
+        lines.extend(f"{pad}    {line}" for line in rest)
         if step.phase == "loss":
             lines.append(f"{pad}L = {float(step.value):.{precision + 2}g}")
             continue

@@ -15,9 +15,12 @@ feedback names the likely mistake::
     print(exercises.grade("dense", MyDense))
 
 ``exercises.EXERCISES`` lists them: dense, sigmoid, softmax cross-entropy,
-conv2d, batch norm, an LSTM step and attention. ``exercises.BUG_ZOO`` holds
-broken layers to diagnose, with the answers behind ``answer(reveal=True)``, and
-``solution(name, reveal=True)`` prints a reference backward.
+conv2d, batch norm, an LSTM step and attention. Where the library has the
+layer (``Conv2d``, ``BatchNorm1d``, ``LSTM``, ``MultiheadAttention``...), the
+grade also holds the answer against it: ``compare_with_layer``.
+``exercises.BUG_ZOO`` holds broken layers to diagnose, with the answers behind
+``answer(reveal=True)``, and ``solution(name, reveal=True)`` prints a
+reference backward.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from minitorchless.layers.base import Layer
-from minitorchless.teaching.exercises import solutions, stubs
+from minitorchless.teaching.exercises import layers, solutions, stubs
 from minitorchless.teaching.exercises.stubs import (
     AttentionStub,
     BatchNormStub,
@@ -56,6 +59,7 @@ __all__ = [
     "LSTMCellStub",
     "SigmoidStub",
     "SoftmaxCrossEntropyStub",
+    "compare_with_layer",
     "grade",
     "solution",
 ]
@@ -117,6 +121,7 @@ EXERCISES: dict[str, Exercise] = {
                 "dL/dW correlates the input windows with G",
                 "dL/db sums G over batch and pixels",
                 "dL/dX sends G back through every kernel offset",
+                "dL/dX has X's shape, larger than G: add G * W into each window, don't crop",
             ),
         ),
         Exercise(
@@ -124,7 +129,11 @@ EXERCISES: dict[str, Exercise] = {
             BatchNormStub,
             solutions.BatchNormSolution,
             _normal(6, 3),
-            ("mu and var depend on every row of X: dL/dX has three terms",),
+            (
+                "mu and var depend on every row of X: dL/dX has three terms",
+                "dL/dgamma = sum(G * X_hat), dL/dbeta = sum(G), both over the rows",
+                "var divides by N, not N - 1, as the forward does",
+            ),
         ),
         Exercise(
             "lstm_step",
@@ -138,6 +147,8 @@ EXERCISES: dict[str, Exercise] = {
             (
                 "c_next reaches L directly and through h_next: add both",
                 "return (dL/dx, dL/dh, dL/dc) in the order of the inputs",
+                "dL/dc = (the total dL/dc_next) * f: the forget gate scales the old cell",
+                "the gates' slopes come from their outputs: i (1 - i), 1 - g**2",
             ),
         ),
         Exercise(
@@ -148,6 +159,7 @@ EXERCISES: dict[str, Exercise] = {
             (
                 "softmax's Jacobian: dS = A * (dA - sum(dA * A, axis=-1))",
                 "X reaches Y through Q, K and V: add the three",
+                "dL/dV = A^T dY and dL/dA = dY V^T, per sample; dS carries the 1 / sqrt(E)",
             ),
         ),
     ]
@@ -190,6 +202,45 @@ def _agrees_with_reference(exercise: Exercise, learner: type[Layer], inputs: Any
     return ""
 
 
+def _parts(value: Any) -> tuple[Any, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _close(a: Any, b: Any) -> bool:
+    return all(
+        np.shape(x) == np.shape(y) and np.allclose(x, y, atol=1e-9)
+        for x, y in zip(_parts(a), _parts(b), strict=True)
+    )
+
+
+def compare_with_layer(name: str, layer_class: type[Layer]) -> str:
+    """What differs between a layer class and the library's layer for exercise ``name``.
+
+    The library's layer (``Conv2d``, ``BatchNorm1d``, one ``LSTM`` step,
+    ``MultiheadAttention``...) gets the stub's parameters and the same batch
+    and upstream gradient. Returns ``""`` when the outputs, the input
+    gradients and every parameter's gradient agree, else what differs; also
+    ``""`` for an exercise the library has no layer for.
+    """
+    if name not in layers.TWINS:
+        return ""
+    layer, twin = layers.TWINS[name]
+    inputs = EXERCISES[name].inputs(np.random.default_rng(0))
+    mine = layer_class()
+    outputs = mine(inputs)
+    grad = layers.upstream(name, outputs, np.random.default_rng(1))
+    grad_input = mine.backward(grad)
+    real_outputs, real_grad_input, real_grads = twin(mine, inputs, grad)
+    if not _close(outputs, real_outputs):
+        return f"the forward differs from mtl.{layer}'s"
+    for parameter, value in real_grads.items():
+        if not _close(dict(mine.own_parameters())[parameter].grad, value):
+            return f"the gradient of {parameter!r} differs from mtl.{layer}'s"
+    if not _close(grad_input, real_grad_input):
+        return f"the input gradient differs from mtl.{layer}'s"
+    return ""
+
+
 def grade(name: str, layer_class: type[Layer]) -> Grade:
     """Grade a learner's layer class for exercise ``name``.
 
@@ -206,6 +257,7 @@ def grade(name: str, layer_class: type[Layer]) -> Grade:
     try:
         report = check_layer(layer_class(), inputs)
         different = _agrees_with_reference(exercise, layer_class, inputs)
+        different = different or compare_with_layer(name, layer_class)
     except NotImplementedError as err:
         return Grade(name, False, f"backward is not written yet: {err}", list(exercise.hints))
     except (LayerCheckError, GradcheckError) as err:
