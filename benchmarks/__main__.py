@@ -24,12 +24,13 @@ from benchmarks import (
     w2_mnist,
     w3_scaling,
     w4_conv,
+    w4_lenet,
     w5_lstm,
     w5_transformer,
 )
 from benchmarks.report import Section
 
-WORKLOADS = ("w1", "w2", "w3", "w4", "w5", "w5t", "memory")
+WORKLOADS = ("w1", "w2", "w3", "w4", "w4lenet", "w5", "w5t", "memory")
 
 
 def _parse() -> argparse.Namespace:
@@ -93,6 +94,7 @@ def main() -> None:
         "w2": lambda: w2_mnist.run(quick=args.quick, rounds=args.rounds),
         "w3": lambda: w3_scaling.run(quick=args.quick, rounds=args.rounds),
         "w4": lambda: w4_conv.run(quick=args.quick, rounds=args.rounds),
+        "w4lenet": lambda: w4_lenet.run(quick=args.quick, rounds=args.rounds),
         "w5": lambda: w5_lstm.run(quick=args.quick, rounds=args.rounds),
         "w5t": lambda: w5_transformer.run(quick=args.quick, rounds=args.rounds),
         "memory": lambda: memory.run(quick=args.quick, threads=args.threads),

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import minitorchless as mtl
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the benchmarks live next to the package, not inside it
     sys.path.insert(0, str(ROOT))
@@ -61,3 +63,22 @@ def test_quick_run_renders() -> None:
     for name in (w4_conv.MTL, w4_conv.TEXTBOOK, w4_conv.LIMIT, "MiB"):
         assert name in text
     assert section.data["peaks"][w4_conv.MTL] > 0
+
+
+def test_the_lenet_epochs_are_the_same_training_in_both_frameworks() -> None:
+    torch = pytest.importorskip("torch")
+    from benchmarks import data, w4_lenet
+
+    X, labels = data.synthetic_images(192)
+    X = X.reshape(-1, 1, 28, 28)
+    ours = w4_lenet.build_lenet()
+    theirs = mtl.to_torch(w4_lenet.build_lenet())
+    loss_ours = w4_lenet.mtl_epoch(ours, X, labels, np.random.default_rng(3))
+    loss_theirs = w4_lenet.torch_epoch(theirs, X, labels, np.random.default_rng(3))
+    assert loss_ours == pytest.approx(loss_theirs, rel=1e-4)  # same batches, same steps
+    ours_in_torch_layout = mtl.to_torch_state_dict(ours)
+    for name, tensor in theirs.state_dict().items():
+        assert isinstance(tensor, torch.Tensor)
+        np.testing.assert_allclose(
+            np.asarray(ours_in_torch_layout[name]), tensor.numpy(), rtol=1e-3, atol=1e-5
+        )
