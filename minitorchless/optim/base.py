@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -176,15 +176,11 @@ class Optimizer(ABC):
         """Every parameter of every group, in order (frozen ones included)."""
         return [parameter for group in self.param_groups for parameter in group["params"]]
 
-    @staticmethod
-    def _trainable(group: dict[str, Any]) -> Iterator[Parameter]:
-        """The group's parameters that are not frozen: the ones a step updates."""
-        return (parameter for parameter in group["params"] if parameter.requires_grad)
-
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to zero."""
-        for parameter in self.params:
-            parameter.zero_grad()
+        for group in self.param_groups:
+            for parameter in group["params"]:
+                parameter.zero_grad()
 
     def reset_state(self) -> None:
         """Forget every running statistic (momentum, moment estimates, step counts).
@@ -198,8 +194,9 @@ class Optimizer(ABC):
     def step(self) -> None:
         """Update every trainable parameter once from its current gradient."""
         for group in self.param_groups:
-            for parameter in self._trainable(group):
-                self._update(parameter, group)
+            for parameter in group["params"]:
+                if parameter.requires_grad:  # a frozen parameter is never updated
+                    self._update(parameter, group)
 
     @abstractmethod
     def _update(self, parameter: Parameter, group: dict[str, Any]) -> None:
