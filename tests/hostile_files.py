@@ -242,3 +242,33 @@ def battery() -> dict[str, bytes]:
         "text": b"hello, I am not a model\n" * 100,
     }
     return files
+
+
+# ---------------------------------------------- users' layers that allocate
+class Allocates(mtl.Layer):
+    """A user's layer whose size comes from its config, as a hostile file would set it."""
+
+    built = 0
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        type(self).built += 1
+        self.size = size
+        self.table = self.add_buffer("table", np.zeros(size))
+
+    def forward(self, inputs: Any) -> Any:
+        return inputs
+
+    def backward(self, grad_output: Any) -> Any:
+        return grad_output
+
+    def get_config(self) -> dict[str, Any]:
+        return {"size": self.size}
+
+
+class Declares(Allocates):
+    """The same layer, telling its size from its config."""
+
+    @classmethod
+    def size_from_config(cls, config: Any) -> int | None:
+        return int(config["size"])

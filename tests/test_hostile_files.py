@@ -25,6 +25,8 @@ import numpy as np
 import pytest
 import safetensors.numpy
 from hostile_files import (
+    Allocates,
+    Declares,
     battery,
     big_declared_dense,
     deep_chain,
@@ -302,59 +304,30 @@ def test_hostile_json_in_the_header(tmp_path: Path) -> None:
 
 
 # -------------------------------------------------- the memory budget of layers
-class _Allocates(mtl.Layer):
-    """A user's layer whose size comes from its config, as a hostile file would set it."""
-
-    built = 0
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        type(self).built += 1
-        self.size = size
-        self.table = self.add_buffer("table", np.zeros(size))
-
-    def forward(self, inputs: Any) -> Any:
-        return inputs
-
-    def backward(self, grad_output: Any) -> Any:
-        return grad_output
-
-    def get_config(self) -> dict[str, Any]:
-        return {"size": self.size}
-
-
-class _Declares(_Allocates):
-    """The same layer, telling its size from its config."""
-
-    @classmethod
-    def size_from_config(cls, config: Any) -> int | None:
-        return int(config["size"])
-
-
 def test_a_tiny_file_cannot_declare_a_huge_built_in_layer(tmp_path: Path) -> None:
     with pytest.raises(mtl.CorruptFileError, match="declares 10,000,000,000 parameters, far more"):
         mtl.load(_write(tmp_path, big_declared_dense(100_000)))
 
 
 def test_a_users_layer_that_declares_its_size_is_refused_before_it_is_built(tmp_path: Path) -> None:
-    data = model_file({"layers": [layer("_Declares", {"size": 10**12})], "root": 0})
-    _Declares.built = 0
+    data = model_file({"layers": [layer("Declares", {"size": 10**12})], "root": 0})
+    Declares.built = 0
     with pytest.raises(mtl.CorruptFileError, match="declares 1,000,000,000,000 parameters"):
-        mtl.load(_write(tmp_path, data), custom_layers=[_Declares])
-    assert _Declares.built == 0  # the constructor never ran: nothing was allocated
+        mtl.load(_write(tmp_path, data), custom_layers=[Declares])
+    assert Declares.built == 0  # the constructor never ran: nothing was allocated
 
 
 def test_every_layer_counts_its_parameters_and_buffers_against_the_header(tmp_path: Path) -> None:
     """Beyond the header's declared values (plus a small slack), a built layer is refused."""
     size = (1 << 20) + 10  # one slack's worth past a file holding nothing
-    data = model_file({"layers": [layer("_Allocates", {"size": size})], "root": 0})
+    data = model_file({"layers": [layer("Allocates", {"size": size})], "root": 0})
     with pytest.raises(mtl.CorruptFileError, match="more parameters than the file's tensors hold"):
-        mtl.load(_write(tmp_path, data), custom_layers=[_Allocates])
+        mtl.load(_write(tmp_path, data), custom_layers=[Allocates])
     fits = model_file(
-        {"layers": [layer("_Allocates", {"size": 3})], "root": 0}, {"table": np.ones(3)}
+        {"layers": [layer("Allocates", {"size": 3})], "root": 0}, {"table": np.ones(3)}
     )
     assert (
-        mtl.load(_write(tmp_path, fits), custom_layers=[_Allocates]).table.value.tolist() == [1] * 3
+        mtl.load(_write(tmp_path, fits), custom_layers=[Allocates]).table.value.tolist() == [1] * 3
     )
 
 

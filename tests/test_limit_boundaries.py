@@ -14,7 +14,14 @@ from typing import Any
 import hostile_files
 import numpy as np
 import pytest
-from hostile_files import layer, model_file, shape_explosion, valid_model_bytes
+from hostile_files import (
+    Allocates,
+    Declares,
+    layer,
+    model_file,
+    shape_explosion,
+    valid_model_bytes,
+)
 
 import minitorchless as mtl
 from minitorchless.serialization import _decode, _json, limits
@@ -114,31 +121,9 @@ def test_the_shape_checks_a_file_may_make_grow_with_its_size(
     assert seen[-1] == 5
 
 
-class _Allocates(mtl.Layer):
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-        self.table = self.add_buffer("table", np.zeros(size))
-
-    def forward(self, inputs: Any) -> Any:
-        return inputs
-
-    def backward(self, grad_output: Any) -> Any:
-        return grad_output
-
-    def get_config(self) -> dict[str, Any]:
-        return {"size": self.size}
-
-
-class _Declares(_Allocates):
-    @classmethod
-    def size_from_config(cls, config: Any) -> int | None:
-        return int(config["size"])
-
-
-@pytest.mark.parametrize("cls", [_Allocates, _Declares])
+@pytest.mark.parametrize("cls", [Allocates, Declares])
 def test_the_layer_budget_is_the_declared_values_plus_the_slack_exactly(
-    cls: type[_Allocates], tmp_path: Path
+    cls: type[Allocates], tmp_path: Path
 ) -> None:
     """A file of 3 values may build layers of 3 + 2**20 values: they then miss their tensors."""
     tensors = {"other": np.zeros(3)}
