@@ -100,15 +100,9 @@ class Dense(Layer):
 
     def _add_parameter_grads(self, inputs: FloatArray, grad_output: FloatArray) -> FloatArray:
         """Add dL/dW (and dL/db) into ``.grad``; return ``grad_output`` as checked rows."""
-        expected = (*inputs.shape[:-1], self.out_features)
-        if not (
-            type(grad_output) is np.ndarray
-            and grad_output.shape == expected
-            and grad_output.dtype == inputs.dtype
-        ):  # the checks and the cast, which the usual gradient does not need
-            grad_output = check_grad_shape(self, grad_output, expected)
-            if grad_output.dtype != inputs.dtype:
-                grad_output = grad_output.astype(inputs.dtype)  # a float32 model stays float32
+        grad_output = check_grad_shape(self, grad_output, (*inputs.shape[:-1], self.out_features))
+        if grad_output.dtype != inputs.dtype:
+            grad_output = grad_output.astype(inputs.dtype)  # a float32 model stays float32
         if inputs.ndim != 2:
             inputs = inputs.reshape(-1, self.in_features)
             grad_output = grad_output.reshape(-1, self.out_features)

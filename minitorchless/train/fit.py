@@ -102,7 +102,10 @@ def fit(
             full batch's mean loss does not depend on the order).
         terminate_on_nan: Stop as soon as a batch loss is NaN or inf and go
             back to the last weights with a finite loss (see ``DivergenceWarning``).
-            Costs one copy of the parameters per step.
+            Costs one copy of the parameters per step. Either way, NumPy's
+            overflow, invalid-value and divide warnings are silenced while the
+            epochs run (callbacks included): divergence is reported once, as a
+            ``DivergenceWarning``.
         sample_weight: One finite weight >= 0 per row of ``X``: each sample's
             term of the loss is multiplied by it (the loss still divides by
             its usual denominator, as Keras does; see ``minitorchless.losses``).
