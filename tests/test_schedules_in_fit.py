@@ -114,6 +114,8 @@ def test_interval_is_checked_and_per_epoch_schedules_skip_the_batch_hook() -> No
     optimizer = mtl.SGD(_net(3).parameters(), lr=0.1)
     with pytest.raises(ValueError, match="interval must be 'epoch' or 'batch', received 'step'"):
         LearningRateScheduler(mtl.StepLR(optimizer, 2), interval="step")
+    with pytest.raises(ValueError, match="interval='batch' needs a schedule object"):
+        LearningRateScheduler(lambda epoch, lr: lr, interval="batch")
     per_epoch = LearningRateScheduler(mtl.StepLR(optimizer, 2))
     per_batch = LearningRateScheduler(mtl.StepLR(optimizer, 2), interval="batch")
     assert not _overrides(per_epoch, "on_batch_end")  # fit never calls it per batch

@@ -47,7 +47,8 @@ class LearningRateScheduler(Callback):
     directly in ``callbacks=[...]``; they are wrapped in this class.
 
     Raises:
-        ValueError: ``interval`` is neither ``"epoch"`` nor ``"batch"``; or,
+        ValueError: ``interval`` is neither ``"epoch"`` nor ``"batch"``, or is
+            ``"batch"`` for a function; or,
             at the end of an epoch, the monitored value was not logged.
     """
 
@@ -70,10 +71,15 @@ class LearningRateScheduler(Callback):
             raise ValueError(
                 f"LearningRateScheduler: interval must be 'epoch' or 'batch', received {resolved!r}"
             )
+        if resolved == "batch" and not isinstance(schedule, Schedule):
+            raise ValueError(
+                "LearningRateScheduler: interval='batch' needs a schedule object with step(); "
+                "a function (epoch, lr) -> lr is called once per epoch"
+            )
         self.interval: str = resolved
         self.monitor = monitor
         # a per-epoch schedule costs nothing per batch: the batch hook is skipped
-        self._uses_on_batch_end = resolved == "batch" and isinstance(schedule, Schedule)
+        self._uses_on_batch_end = resolved == "batch"
         self._epoch_lr = math.nan
 
     def on_train_begin(self, logs: Logs) -> None:
