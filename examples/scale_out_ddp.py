@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,13 @@ def worker(
         dist.barrier()  # nobody tears the group down while a peer still talks to it
     finally:
         dist.destroy_process_group()
+    # The work is done and saved. Leave without running the interpreter's and the C++
+    # libraries' exit-time destructors: a communication thread still being torn down
+    # there can abort the process ("terminate called without an active exception"),
+    # which the parent would report as a failed worker.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
