@@ -7,6 +7,10 @@ contenders, from the same initial weights, and report the cost every step as
 a training loop does. They are written plainly, the way the classic tutorial
 writes them, not tuned with ``out=`` arguments: the question the benchmark
 asks is what a framework costs over code a person would write.
+
+``classic_framework_floor`` is the exception: not a contender a person would
+write, but the framework's own array operations without the framework, which
+tells the framework's Python apart from its arithmetic.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["classic_sigmoid_mse", "relu_cross_entropy_epoch"]
+import minitorchless as mtl
+
+__all__ = ["classic_framework_floor", "classic_sigmoid_mse", "relu_cross_entropy_epoch"]
 
 Array = NDArray[Any]
 
@@ -38,6 +44,44 @@ def classic_sigmoid_mse(
         delta1 = (delta2 @ W2.T) * A1 * (1 - A1)
         W2 -= lr * (A1.T @ delta2)
         W1 -= lr * (X.T @ delta1)
+    return cost
+
+
+def classic_framework_floor(
+    X: Array, Y: Array, W1: Array, W2: Array, *, lr: float, epochs: int, input_grad: bool
+) -> float:
+    """The array operations a minitorchless epoch of the classic network runs, and nothing else.
+
+    Every NumPy call of ``Dense``, ``Sigmoid``, ``MSELoss`` and ``SGD`` on this
+    network, in their order, with their ``out=`` arguments, written inline:
+    no layer objects, no checks, no caches (the sigmoid's own array functions,
+    ``Sigmoid.function`` and ``Sigmoid.derivative``, are called as they are).
+    It is the floor of the framework's loop: what it would cost if the Python
+    around the array operations were free. ``input_grad`` adds the first
+    layer's dL/dx, which ``backward`` computes and ``backward_parameters``
+    skips. ``tests/test_benchmarks.py`` holds its weights bit for bit equal to
+    the framework's.
+    """
+    sigmoid = mtl.Sigmoid()
+    activate, derivative = sigmoid.function, sigmoid.derivative
+    grad1, grad2 = np.empty_like(W1), np.empty_like(W2)
+    cost = 0.0
+    for _ in range(epochs):
+        A1 = activate(X @ W1)
+        Y_hat = activate(A1 @ W2)
+        error = Y_hat - Y
+        flat = error.reshape(-1)
+        cost = float(flat @ flat) / error.size
+        delta2 = derivative(Y_hat)  # Sigmoid.backward: g'(z), times the gradient
+        delta2 *= error * error.dtype.type(2.0 * (1 / error.size))  # MSELoss.backward
+        np.matmul(A1.T, delta2, out=grad2)  # written into the zeroed gradient
+        delta1 = derivative(A1)
+        delta1 *= delta2 @ W2.T
+        np.matmul(X.T, delta1, out=grad1)
+        if input_grad:
+            _ = delta1 @ W1.T  # computed and dropped, as the result of backward is
+        W1 -= lr * grad1
+        W2 -= lr * grad2
     return cost
 
 

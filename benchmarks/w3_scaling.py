@@ -71,7 +71,8 @@ def run(*, quick: bool, rounds: int | None = None) -> Section:
         worst_batch = min(held, key=lambda batch: fractions[LOOP][width, batch])
         targets.append(
             Target(
-                f"loop at width {width}, worst batch >= {TARGET_BATCH} ({worst_batch})",
+                f"loop at width {width}, worst batch >= {TARGET_BATCH} ({worst_batch}; "
+                f"hand-written there: {fractions[HAND][width, worst_batch]:.0%})",
                 fractions[LOOP][width, worst_batch],
                 0.85,
                 "at least",

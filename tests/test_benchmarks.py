@@ -58,6 +58,32 @@ def test_w1_hand_written_loop_is_the_same_math(backward: mtl_loops.Backward) -> 
     assert loss == pytest.approx(hand_cost, rel=1e-12)
 
 
+@pytest.mark.parametrize("backward", ["backward", "backward_parameters"])
+def test_w1_floor_runs_the_framework_array_operations(backward: mtl_loops.Backward) -> None:
+    # bit for bit: the floor is the framework's arithmetic, in its order, without the framework
+    X, Y, _ = data.iris()
+    weights = data.mlp_weights(w1_classic.SIZES, bias=False, dtype=np.float64, init="normal")
+    W1, W2 = (w.copy() for w in weights)
+    floor_cost = numpy_loops.classic_framework_floor(
+        X, Y, W1, W2, lr=3.0, epochs=20, input_grad=backward == "backward"
+    )
+
+    model = _classic_model(weights)
+    loss = mtl_loops.explicit_epochs(
+        model,
+        mtl.MSELoss(),
+        mtl.SGD(model.parameters(), lr=3.0),
+        X,
+        Y,
+        epochs=20,
+        backward=backward,
+    )
+
+    np.testing.assert_array_equal(model[0].weight.value, W1)
+    np.testing.assert_array_equal(model[2].weight.value, W2)
+    assert loss == floor_cost
+
+
 def test_w1_fit_is_the_same_math() -> None:
     X, Y, _ = data.iris()
     weights = data.mlp_weights(w1_classic.SIZES, bias=False, dtype=np.float64, init="normal")

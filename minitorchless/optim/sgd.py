@@ -61,15 +61,26 @@ class SGD(Optimizer):
                 f"SGD: {label('nesterov')}=True needs momentum > 0, received momentum=0"
             )
 
+    def step(self) -> None:
+        """Update every trainable parameter once from its current gradient."""
+        for group in self.param_groups:
+            if group["momentum"] or group["weight_decay"]:
+                for parameter in group["params"]:
+                    if parameter.requires_grad:
+                        self._update(parameter, group)
+                continue
+            # the classic rule, w <- w - lr * grad, with nothing per parameter to look up.
+            # The product is a temporary that lives during the step only: a kept work
+            # array would add its size to the peak memory of forward and backward, for
+            # no gain in speed (measured). A Python float times a float32 array stays float32.
+            lr = group["lr"]
+            for parameter in group["params"]:
+                if parameter.requires_grad:  # a frozen parameter is never updated
+                    parameter.value -= lr * parameter.grad
+
     def _update(self, parameter: Parameter, group: dict[str, Any]) -> None:
+        # the rule with momentum or weight decay; step() applies the plain one itself
         lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
-        if not (momentum or weight_decay):
-            # w <- w - lr * grad. The product is a temporary that lives during the
-            # step only: a kept work array would add its size to the peak memory
-            # of forward and backward, for no gain in speed (measured). A Python
-            # float times a float32 array stays float32.
-            parameter.value -= lr * parameter.grad
-            return
         grad = parameter.grad  # read only: backward owns it
         if weight_decay:
             grad = self._l2_gradient(parameter, weight_decay, 0)  # g = grad + wd * w

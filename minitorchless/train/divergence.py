@@ -61,7 +61,7 @@ class Snapshot:
             self.buffers = [parameter.value.copy() for parameter in self.parameters]
             return
         for buffer, parameter in zip(self.buffers, self.parameters, strict=True):
-            np.copyto(buffer, parameter.value)
+            buffer[...] = parameter.value
 
     def restore(self) -> bool:
         """Write the copy back into the parameters; False if no step was taken yet."""
