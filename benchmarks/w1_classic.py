@@ -98,7 +98,7 @@ def contenders(epochs: int) -> list[Contender]:
 def run(*, quick: bool, rounds: int | None = None) -> Section:
     """Measure W1 and return its section of the report."""
     epochs = 20 if quick else 1000
-    rounds = rounds or (1 if quick else 15)
+    rounds = rounds or (1 if quick else 51)
     timings = alternate(contenders(epochs), rounds=rounds, warmup=1)
 
     table = Table(
