@@ -85,8 +85,7 @@ def mlp_contenders(
 
     def guard_copies() -> Run:
         # the library's own snapshot of fit's guard, saved once per step of the epoch
-        model = mtl_loops.build_mlp(sizes, mtl.ReLU, weights, bias=True, dtype=DTYPE)
-        snapshot = Snapshot(model.parameters())
+        snapshot = Snapshot([mtl.Parameter(w.copy()) for w in weights])
         steps = -(-len(X) // batch)
 
         def run() -> None:
